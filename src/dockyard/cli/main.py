@@ -1,0 +1,83 @@
+"""The ``dockyard`` entry point: a click group whose commands are imported on first use.
+
+Start-up time matters (``run`` is budgeted at about 130 ms), so only the module of
+the command being run is imported.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from typing import Any
+
+import click
+
+from dockyard.errors import DockyardError
+
+# command name -> "module:attribute"; modules are imported only when the command runs.
+COMMANDS: dict[str, str] = {
+    "images": "dockyard.cli.images:images",
+    "image": "dockyard.cli.images:image_group",
+    "import": "dockyard.cli.images:import_",
+    "tag": "dockyard.cli.images:tag",
+    "rmi": "dockyard.cli.images:rmi",
+    "history": "dockyard.cli.images:history",
+    "inspect": "dockyard.cli.inspect:inspect",
+    "save": "dockyard.cli.archive:save",
+    "load": "dockyard.cli.archive:load",
+    "system": "dockyard.cli.system:system",
+    "registry": "dockyard.cli.registry:registry",
+}
+
+
+class LazyGroup(click.Group):
+    """A group that imports a command's module only when that command is invoked."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module_name, attribute = target.split(":")
+        command = getattr(importlib.import_module(module_name), attribute)
+        assert isinstance(command, click.Command)
+        return command
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--root",
+    envvar="DOCKYARD_ROOT",
+    type=click.Path(file_okay=False),
+    help="Root of the local store (default /var/lib/dockyard for root).",
+)
+@click.version_option(package_name="dockyard")
+@click.pass_context
+def cli(ctx: click.Context, root: str | None) -> None:
+    """A Docker-compatible container engine and OCI registry."""
+    ctx.obj = {"root": root}
+
+
+def main(argv: list[str] | None = None) -> Any:
+    """Run the CLI; a DockyardError becomes ``Error: …`` on stderr and docker's exit code."""
+    try:
+        return cli.main(args=argv, prog_name="dockyard", standalone_mode=False)
+    except DockyardError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(125)
+    except click.Abort:
+        click.echo("Aborted!", err=True)
+        sys.exit(130)
+    except BrokenPipeError:
+        # The reader (e.g. `| head`) went away: exit quietly as other tools do.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(141)

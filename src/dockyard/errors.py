@@ -1,0 +1,132 @@
+"""The one exception tree of dockyard.
+
+Every failure dockyard reports is a ``DockyardError``; foreign exceptions are
+translated at the boundary where they occur (``raise X(...) from exc``).
+
+    DockyardError                      exit 125 unless a subclass says otherwise
+    ├── InvalidReference               a malformed image reference or name
+    ├── InvalidDigest                  a malformed digest string
+    ├── DigestMismatch                 content does not hash to what was promised
+    ├── InvalidDocument                a malformed manifest, index, config or JSON body
+    │   └── UnsupportedMediaType       a well-formed document of a kind we do not handle
+    ├── InvalidArchive                 a truncated or malformed tar / archive
+    │   └── UnsafeTarEntry             an entry that would escape its root
+    ├── NotFound                       (exit 1 where docker exits 1)
+    │   ├── ImageNotFound
+    │   ├── BlobNotFound
+    │   ├── ContainerNotFound
+    │   └── VolumeNotFound
+    ├── Conflict                       in use, already exists, ambiguous prefix
+    ├── StoreError                     the local store is unusable
+    ├── RegistryError(status, code)    a registry answered with an error
+    │   └── AuthenticationFailed
+    ├── ConfigError                    a bad configuration file or flag value
+    └── OCIRuntimeFailed(argv, returncode, stderr)
+"""
+
+from __future__ import annotations
+
+
+class DockyardError(Exception):
+    """Root of every error dockyard raises on purpose."""
+
+    exit_code: int = 125
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class InvalidReference(DockyardError):
+    """An image reference or repository name that does not parse."""
+
+
+class InvalidDigest(DockyardError):
+    """A digest string that is not ``algorithm:hex`` of a known algorithm."""
+
+
+class DigestMismatch(DockyardError):
+    """Content whose digest differs from the one it was announced with."""
+
+    def __init__(self, expected: str, actual: str, what: str = "content") -> None:
+        super().__init__(f"{what} digest mismatch: expected {expected}, got {actual}")
+        self.expected = expected
+        self.actual = actual
+
+
+class InvalidDocument(DockyardError):
+    """A manifest, index, config or JSON body that fails validation."""
+
+
+class UnsupportedMediaType(InvalidDocument):
+    """A document of a media type dockyard does not handle (e.g. schema 1)."""
+
+
+class InvalidArchive(DockyardError):
+    """A tarball or image archive that is truncated or malformed."""
+
+
+class UnsafeTarEntry(InvalidArchive):
+    """A tar entry that would write outside the directory it is unpacked into."""
+
+
+class NotFound(DockyardError):
+    """Something named by the user does not exist."""
+
+    exit_code = 1
+
+
+class ImageNotFound(NotFound):
+    """No such image in the local store."""
+
+
+class BlobNotFound(NotFound):
+    """No such blob (layer, config or manifest) in a store or registry."""
+
+
+class ContainerNotFound(NotFound):
+    """No such container."""
+
+
+class VolumeNotFound(NotFound):
+    """No such volume."""
+
+
+class Conflict(DockyardError):
+    """The operation conflicts with current state (in use, exists, ambiguous)."""
+
+
+class StoreError(DockyardError):
+    """The local store is damaged or cannot be opened."""
+
+
+class ConfigError(DockyardError):
+    """A configuration file, environment override or flag value is invalid."""
+
+
+class RegistryError(DockyardError):
+    """A registry answered with an error status."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, status: int = 0, code: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+class AuthenticationFailed(RegistryError):
+    """Credentials were refused or no token could be obtained."""
+
+
+class OCIRuntimeFailed(DockyardError):
+    """The OCI runtime (runc / crun) exited with an error."""
+
+    def __init__(self, argv: list[str], returncode: int, stderr: str) -> None:
+        super().__init__(f"OCI runtime failed: {stderr.strip() or f'exit status {returncode}'}")
+        self.argv = argv
+        self.returncode = returncode
+        self.stderr = stderr
