@@ -15,8 +15,11 @@ from dockyard.errors import InvalidDigest, InvalidDocument, UnsupportedMediaType
 from dockyard.image import mediatypes as mt
 
 
-class Platform(msgspec.Struct, omit_defaults=True, rename={"os_version": "os.version",
-                                                          "os_features": "os.features"}):
+class Platform(
+    msgspec.Struct,
+    omit_defaults=True,
+    rename={"os_version": "os.version", "os_features": "os.features"},
+):
     architecture: str
     os: str
     os_version: str | None = None

@@ -1,0 +1,48 @@
+"""``system df``: space used by images, layers, containers and volumes."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from dockyard.digest import Digest
+from dockyard.store import images as records
+from dockyard.store.store import Store
+
+
+@dataclass(frozen=True)
+class ImageUsage:
+    id: Digest
+    names: list[str]
+    created: str | None
+    size: int
+    shared_size: int  # bytes in layers other images also use
+    unique_size: int
+    containers: int
+
+
+@dataclass(frozen=True)
+class DiskUsage:
+    images: list[ImageUsage]
+    layers_size: int  # every distinct layer once: what the disk really holds
+    layers_count: int
+    containers: int
+    containers_size: int
+    volumes: int
+    volumes_size: int
+
+
+def disk_usage(store: Store) -> DiskUsage:
+    conn = store.conn
+    all_images = records.all_images(conn)
+    layers_of = {image.id: records.image_layers(conn, image.id) for image in all_images}
+    users = Counter(layer.diff_id for layers in layers_of.values() for layer in set(layers))
+    usages = []
+    for image in all_images:
+        distinct = {layer.diff_id for layer in layers_of[image.id]}
+        shared = sum(store.layer_size(d) for d in distinct if users[d] > 1)
+        unique = sum(store.layer_size(d) for d in distinct if users[d] == 1)
+        names = [ref.familiar for ref in records.tags_of(conn, image.id)]
+        usages.append(ImageUsage(image.id, names, image.created, image.size, shared, unique, 0))
+    row = conn.execute("SELECT COUNT(*), COALESCE(SUM(size), 0) FROM layers").fetchone()
+    return DiskUsage(usages, int(row[1]), int(row[0]), 0, 0, 0, 0)

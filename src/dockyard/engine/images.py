@@ -1,0 +1,166 @@
+"""Image operations on the local store: list, tag, remove, history."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+
+from dockyard.digest import Digest, chain_ids
+from dockyard.errors import Conflict, ImageNotFound, InvalidReference
+from dockyard.image.config import decode_config
+from dockyard.reference import Reference, parse_reference, parse_tagged
+from dockyard.store import images as records
+from dockyard.store.store import Store
+
+
+@dataclass(frozen=True)
+class ImageRow:
+    """One line of ``images``: an image under one of its tags (or none)."""
+
+    id: Digest
+    repository: str
+    tag: str
+    digest: str
+    created: str | None
+    size: int
+
+
+def list_images(store: Store, show_all: bool = False) -> list[ImageRow]:
+    """Every tag of every image, untagged images as <none>, newest first."""
+    rows: list[ImageRow] = []
+    conn = store.conn
+    for image in records.all_images(conn):
+        tags = records.tags_of(conn, image.id)
+        digests = {r.name: str(r.digest) for r in records.repo_digests_of(conn, image.id)}
+        if not tags and not show_all and records.children_of(conn, image.id) and not digests:
+            continue  # an intermediate parent, shown with -a only
+        if not tags and digests:
+            for name, digest in digests.items():
+                repo = parse_reference(name).familiar_name
+                rows.append(ImageRow(image.id, repo, "<none>", digest, image.created, image.size))
+            continue
+        if not tags:
+            rows.append(ImageRow(image.id, "<none>", "<none>", "<none>", image.created, image.size))
+        for ref in tags:
+            digest = digests.get(ref.name, "<none>")
+            rows.append(
+                ImageRow(
+                    image.id, ref.familiar_name, ref.tag or "", digest, image.created, image.size
+                )
+            )
+    return rows
+
+
+def tag_image(store: Store, source: str, target: str) -> None:
+    with store.commit() as conn:
+        image_id = records.resolve_image(conn, source)
+        records.set_tag(conn, parse_tagged(target), image_id)
+
+
+def remove_image(store: Store, name: str, force: bool = False) -> list[str]:
+    """Untag or delete as ``docker rmi`` does; returns its report lines."""
+    lines: list[str] = []
+    with store.commit() as conn:
+        image_id = records.resolve_image(conn, name)
+        tags = records.tags_of(conn, image_id)
+        by_reference = _names_a_tag(name, tags)
+        if by_reference is not None:
+            records.untag(conn, by_reference)
+            lines.append(f"Untagged: {by_reference.familiar}")
+            if records.tags_of(conn, image_id):
+                return lines
+        elif len(tags) > 1 and not force:
+            raise Conflict(
+                f"conflict: unable to delete {image_id.short} (must be forced) - "
+                "image is referenced in multiple repositories"
+            )
+        else:
+            for ref in tags:
+                records.untag(conn, ref)
+                lines.append(f"Untagged: {ref.familiar}")
+        for ref in records.repo_digests_of(conn, image_id):
+            lines.append(f"Untagged: {ref.familiar}")
+        if records.children_of(conn, image_id):
+            if by_reference is not None:
+                return lines
+            raise Conflict(
+                f"conflict: unable to delete {image_id.short} (cannot be forced) - "
+                "image has dependent child images"
+            )
+        lines.extend(_delete(store, conn, image_id))
+    return lines
+
+
+def _names_a_tag(name: str, tags: list[Reference]) -> Reference | None:
+    """The tag ``name`` spells, if it spells one of the image's tags rather than an ID."""
+    try:
+        ref = parse_reference(name).with_default_tag()
+    except InvalidReference:
+        return None
+    return ref if ref in tags else None
+
+
+def _delete(store: Store, conn: sqlite3.Connection, image_id: Digest) -> list[str]:
+    layers = records.image_layers(conn, image_id)
+    records.delete_image(conn, image_id)
+    removed = set(records.unreferenced_layers(conn))
+    store.collect_garbage(conn)
+    lines = [f"Deleted: {image_id}"]
+    chains = chain_ids([layer.diff_id for layer in layers])
+    for layer, chain in reversed(list(zip(layers, chains, strict=True))):
+        if layer.diff_id in removed:
+            lines.append(f"Deleted: {chain}")
+    return lines
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    image: str  # an image ID or "<missing>"
+    created: str | None
+    created_by: str
+    size: int
+    comment: str
+
+
+def image_history(store: Store, name: str) -> list[HistoryRow]:
+    """The config's history, newest first, with layer sizes and known image IDs."""
+    conn = store.conn
+    image_id = records.resolve_image(conn, name)
+    ids_at = _ids_by_history_position(store, image_id)
+    config = decode_config(records.get_image(conn, image_id).config).parsed
+    layers = records.image_layers(conn, image_id)
+    history = config.history or []
+    rows: list[HistoryRow] = []
+    layer_index = 0
+    for position, entry in enumerate(history):
+        size = 0
+        if not entry.empty_layer:
+            if layer_index < len(layers):
+                size = store.layer_size(layers[layer_index].diff_id)
+            layer_index += 1
+        rows.append(
+            HistoryRow(
+                ids_at.get(position, "<missing>"),
+                entry.created,
+                entry.created_by or "",
+                size,
+                entry.comment or "",
+            )
+        )
+    rows.reverse()
+    return rows
+
+
+def _ids_by_history_position(store: Store, image_id: Digest) -> dict[int, str]:
+    """Image IDs docker shows in history: the image itself and each local parent."""
+    found: dict[int, str] = {}
+    current: Digest | None = image_id
+    while current is not None:
+        try:
+            record = records.get_image(store.conn, current)
+        except ImageNotFound:
+            break
+        history = decode_config(record.config).parsed.history or []
+        found.setdefault(len(history) - 1, str(current))
+        current = Digest.parse(record.parent) if record.parent else None
+    return found

@@ -1,0 +1,104 @@
+"""The SQLite metadata database: schema, connections and transactions.
+
+WAL mode with a busy timeout lets many dockyard processes read and write at once;
+every write runs in ``BEGIN IMMEDIATE`` so two writers never interleave.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+from dockyard.errors import StoreError
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS layers (
+    diff_id   TEXT PRIMARY KEY,      -- sha256 of the uncompressed tar
+    size      INTEGER NOT NULL,      -- bytes of file content once unpacked
+    tar_size  INTEGER NOT NULL,      -- bytes of the uncompressed tar
+    created   REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS blobs (   -- layer blobs as stored under blobs/sha256
+    digest     TEXT PRIMARY KEY,
+    size       INTEGER NOT NULL,
+    media_type TEXT NOT NULL,
+    diff_id    TEXT NOT NULL REFERENCES layers(diff_id)
+);
+CREATE TABLE IF NOT EXISTS images (
+    id        TEXT PRIMARY KEY,      -- config digest: the image ID
+    config    BLOB NOT NULL,         -- the exact config bytes
+    created   TEXT,                  -- from the config
+    size      INTEGER NOT NULL,      -- sum of the layers' unpacked sizes
+    parent    TEXT,                  -- image this one was committed from
+    added     REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS image_layers (
+    image_id  TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+    position  INTEGER NOT NULL,
+    diff_id   TEXT NOT NULL REFERENCES layers(diff_id),
+    blob      TEXT NOT NULL REFERENCES blobs(digest),
+    PRIMARY KEY (image_id, position)
+);
+CREATE INDEX IF NOT EXISTS image_layers_diff ON image_layers(diff_id);
+CREATE INDEX IF NOT EXISTS image_layers_blob ON image_layers(blob);
+CREATE TABLE IF NOT EXISTS manifests (   -- manifests received or pushed for an image
+    digest     TEXT NOT NULL,
+    image_id   TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+    media_type TEXT NOT NULL,
+    raw        BLOB NOT NULL,
+    PRIMARY KEY (digest, image_id)
+);
+CREATE TABLE IF NOT EXISTS tags (
+    name      TEXT PRIMARY KEY,      -- normalised: docker.io/library/busybox:latest
+    image_id  TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE
+);
+CREATE INDEX IF NOT EXISTS tags_image ON tags(image_id);
+CREATE TABLE IF NOT EXISTS repo_digests (
+    name      TEXT NOT NULL,         -- normalised repository: docker.io/library/busybox
+    digest    TEXT NOT NULL,         -- manifest digest
+    image_id  TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+    PRIMARY KEY (name, digest)
+);
+CREATE INDEX IF NOT EXISTS repo_digests_image ON repo_digests(image_id);
+"""
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """Open the database, creating the schema on first use."""
+    try:
+        conn = sqlite3.connect(path, timeout=60.0, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA busy_timeout=60000")
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version < SCHEMA_VERSION:
+            # executescript commits implicitly, so the script carries its own transaction.
+            conn.executescript(
+                f"BEGIN IMMEDIATE;{_SCHEMA}PRAGMA user_version={SCHEMA_VERSION};COMMIT;"
+            )
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot open the store database {path}: {exc}") from exc
+    return conn
+
+
+@contextlib.contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """A write transaction that takes the database's write lock at its start."""
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot start a store transaction: {exc}") from exc
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    try:
+        conn.execute("COMMIT")
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot commit to the store: {exc}") from exc

@@ -1,0 +1,79 @@
+"""Staging areas under ``<root>/tmp``: work in progress that nothing references yet.
+
+Each staging directory is held by an flock for the life of the process that made
+it, so a later process can tell a crashed one's leftovers (lock free) from work
+still under way (lock held) and remove only the former.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+import uuid
+from pathlib import Path
+from types import TracebackType
+
+from dockyard.store.locks import try_lock
+
+_LOCK_NAME = ".lock"
+_HIDDEN_GRACE_SECONDS = 3600
+
+
+class Staging:
+    """A private scratch directory; removed on exit whether the work succeeded or not."""
+
+    def __init__(self, tmp_root: Path) -> None:
+        name = f"{os.getpid()}-{uuid.uuid4().hex}"
+        # Made under a hidden name and renamed once locked, so that remove_stale never
+        # sees a visible staging directory that is not locked yet.
+        hidden = tmp_root / f".{name}"
+        hidden.mkdir(parents=True)
+        fd = try_lock(hidden / _LOCK_NAME)
+        assert fd is not None, "a fresh staging directory cannot be locked by anyone else"
+        self._lock_fd = fd
+        self.path = tmp_root / name
+        hidden.rename(self.path)
+
+    def new_path(self, name: str = "") -> Path:
+        """A fresh path inside the staging directory (not created)."""
+        return self.path / f"{name}{uuid.uuid4().hex}"
+
+    def close(self) -> None:
+        shutil.rmtree(self.path, ignore_errors=True)
+        os.close(self._lock_fd)
+
+    def __enter__(self) -> Staging:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def remove_stale(tmp_root: Path) -> None:
+    """Delete staging directories whose owner is gone (crashed or killed)."""
+    if not tmp_root.is_dir():
+        return
+    now = time.time()
+    for entry in tmp_root.iterdir():
+        lock_path = entry / _LOCK_NAME
+        if entry.name.startswith("."):
+            # Still being set up, or a crash during set-up: only the latter grows old.
+            if now - entry.lstat().st_mtime > _HIDDEN_GRACE_SECONDS:
+                shutil.rmtree(entry, ignore_errors=True)
+            continue
+        if not lock_path.exists():
+            shutil.rmtree(entry, ignore_errors=True)
+            continue
+        fd = try_lock(lock_path)
+        if fd is None:
+            continue
+        try:
+            shutil.rmtree(entry, ignore_errors=True)
+        finally:
+            os.close(fd)

@@ -1,0 +1,135 @@
+"""The local store facade: opens the root and moves staged work into place atomically."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import sqlite3
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from dockyard.digest import Digest
+from dockyard.store import db
+from dockyard.store import images as image_records
+from dockyard.store.blobs import BlobFiles
+from dockyard.store.ingest import StagedLayer, discard, read_layer_meta
+from dockyard.store.locks import file_lock
+from dockyard.store.paths import StoreLayout, default_root
+from dockyard.store.staging import Staging, remove_stale
+
+
+class Store:
+    """One store root: database, blobs, unpacked layers and staging areas.
+
+    Writers stage their work under tmp/, then call ``commit()``: under the store's
+    write lock the staged files are renamed into place and the database rows are
+    committed last, so a crash leaves either nothing or a complete object.
+    """
+
+    def __init__(self, root: Path | None = None) -> None:
+        self.layout = StoreLayout(Path(root) if root else default_root())
+        self.layout.create()
+        self.conn = db.connect(self.layout.db)
+        self.blobs = BlobFiles(self.layout)
+        remove_stale(self.layout.tmp)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def staging(self) -> Staging:
+        return Staging(self.layout.tmp)
+
+    @contextlib.contextmanager
+    def commit(self) -> Iterator[sqlite3.Connection]:
+        """Hold the store write lock and a database transaction for installing objects."""
+        with file_lock(self.layout.locks / "store.lock"), db.transaction(self.conn) as conn:
+            yield conn
+
+    def has_layer(self, diff_id: Digest) -> bool:
+        row = self.conn.execute("SELECT 1 FROM layers WHERE diff_id=?", (str(diff_id),))
+        return row.fetchone() is not None
+
+    def blob_diff_id(self, blob: Digest) -> Digest | None:
+        """The DiffID a stored layer blob unpacks to, if that blob is in the store."""
+        row = self.conn.execute("SELECT diff_id FROM blobs WHERE digest=?", (str(blob),))
+        found = row.fetchone()
+        return Digest.parse(found[0]) if found else None
+
+    def layer_size(self, diff_id: Digest) -> int:
+        row = self.conn.execute("SELECT size FROM layers WHERE diff_id=?", (str(diff_id),))
+        found = row.fetchone()
+        return int(found[0]) if found else 0
+
+    def layer_tar_size(self, diff_id: Digest) -> int:
+        row = self.conn.execute("SELECT tar_size FROM layers WHERE diff_id=?", (str(diff_id),))
+        found = row.fetchone()
+        return int(found[0]) if found else 0
+
+    def layer_diff_dir(self, diff_id: Digest) -> Path:
+        return self.layout.layer_dir(diff_id) / "diff"
+
+    def install_layer(self, conn: sqlite3.Connection, staged: StagedLayer) -> None:
+        """Move a staged layer and its blob into place; call inside ``commit()``."""
+        target = self.layout.layer_dir(staged.diff_id)
+        known = conn.execute(
+            "SELECT 1 FROM layers WHERE diff_id=?", (str(staged.diff_id),)
+        ).fetchone()
+        if not known:
+            if target.exists():
+                # Left by a crash between rename and commit: complete, but replace it
+                # with ours rather than trust a directory no row vouches for.
+                self._trash(target)
+            os.rename(staged.layer_path, target)
+            conn.execute(
+                "INSERT INTO layers (diff_id, size, tar_size, created) VALUES (?,?,?,?)",
+                (str(staged.diff_id), staged.size, staged.tar_size, time.time()),
+            )
+        else:
+            discard(staged.layer_path)
+        self.blobs.adopt(staged.blob_path, staged.blob_digest)
+        conn.execute(
+            "INSERT OR IGNORE INTO blobs (digest, size, media_type, diff_id) VALUES (?,?,?,?)",
+            (str(staged.blob_digest), staged.blob_size, staged.media_type, str(staged.diff_id)),
+        )
+
+    def collect_garbage(self, conn: sqlite3.Connection) -> tuple[int, int]:
+        """Drop layers and blobs no image needs; call inside ``commit()``. Returns counts."""
+        blobs = image_records.unreferenced_blobs(conn)
+        layers = image_records.unreferenced_layers(conn)
+        for blob in blobs:
+            conn.execute("DELETE FROM blobs WHERE digest=?", (str(blob),))
+        for layer in layers:
+            conn.execute("DELETE FROM blobs WHERE diff_id=?", (str(layer),))
+            conn.execute("DELETE FROM layers WHERE diff_id=?", (str(layer),))
+        # Files go after the rows; a crash in between leaves files no row points at,
+        # which the next install replaces and `system prune` removes.
+        for blob in blobs:
+            self.blobs.remove(blob)
+        for layer in layers:
+            self._trash(self.layout.layer_dir(layer))
+        return len(layers), len(blobs)
+
+    def _trash(self, path: Path) -> None:
+        """Remove a directory tree by first renaming it out of sight (atomic)."""
+        trash = self.layout.tmp / f".trash-{os.getpid()}-{time.time_ns()}"
+        try:
+            os.rename(path, trash)
+        except FileNotFoundError:
+            return
+        shutil.rmtree(trash, ignore_errors=True)
+
+    def orphan_layer_dirs(self) -> list[Path]:
+        """Layer directories no row points at (left by a crash)."""
+        known = {r[0] for r in self.conn.execute("SELECT diff_id FROM layers")}
+        orphans = []
+        for entry in self.layout.layers.iterdir():
+            meta = read_layer_meta(entry)
+            if (meta is None or str(meta[0]) not in known) and entry.name != "l":
+                orphans.append(entry)
+        return orphans
+
+
+def open_store(root: str | Path | None) -> Store:
+    return Store(Path(root) if root else None)

@@ -1,0 +1,73 @@
+"""Stream plumbing: a reader that hashes (and optionally copies) what passes through it."""
+
+from __future__ import annotations
+
+import io
+from typing import BinaryIO, cast
+
+from dockyard.digest import CHUNK, Hasher
+
+
+class HashingReader(io.RawIOBase):
+    """Reads from ``source``, hashing every byte and writing it to ``sink`` if given."""
+
+    def __init__(self, source: BinaryIO, sink: BinaryIO | None = None) -> None:
+        super().__init__()
+        self._source = source
+        self._sink = sink
+        self.hasher = Hasher()
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        data = self._source.read(len(buffer))
+        n = len(data)
+        buffer[:n] = data
+        self._pass(data)
+        return n
+
+    def read(self, size: int | None = -1) -> bytes:
+        data = self._source.read(-1 if size is None else size)
+        self._pass(data)
+        return data
+
+    def _pass(self, data: bytes) -> None:
+        if data:
+            self.hasher.update(data)
+            if self._sink is not None:
+                self._sink.write(data)
+
+    def drain(self) -> None:
+        """Read to the end so the hash covers the whole stream (tar padding included)."""
+        while self.read(CHUNK):
+            pass
+
+
+class LimitedReader(io.RawIOBase):
+    """Reads at most ``limit`` bytes of ``source``; a short source is an error at the end."""
+
+    def __init__(self, source: BinaryIO, limit: int) -> None:
+        super().__init__()
+        self._source = source
+        self.remaining = limit
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        if size is None or size < 0 or size > self.remaining:
+            size = self.remaining
+        data = self._source.read(size)
+        self.remaining -= len(data)
+        return data
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def as_binary(reader: io.RawIOBase) -> BinaryIO:
+    """View one of these readers as the BinaryIO the tar and compression code take."""
+    return cast(BinaryIO, reader)

@@ -1,0 +1,1 @@
+"""Image transports: the local store, docker-archive, OCI layout, registries."""
