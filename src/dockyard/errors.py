@@ -3,7 +3,7 @@
 Every failure dockyard reports is a ``DockyardError``; foreign exceptions are
 translated at the boundary where they occur (``raise X(...) from exc``).
 
-    DockyardError                      exit 125 unless a subclass says otherwise
+    DockyardError                      exit 1 like docker's CLI; run/create/start exit 125
     ├── InvalidReference               a malformed image reference or name
     ├── InvalidDigest                  a malformed digest string
     ├── DigestMismatch                 content does not hash to what was promised
@@ -11,7 +11,7 @@ translated at the boundary where they occur (``raise X(...) from exc``).
     │   └── UnsupportedMediaType       a well-formed document of a kind we do not handle
     ├── InvalidArchive                 a truncated or malformed tar / archive
     │   └── UnsafeTarEntry             an entry that would escape its root
-    ├── NotFound                       (exit 1 where docker exits 1)
+    ├── NotFound
     │   ├── ImageNotFound
     │   ├── BlobNotFound
     │   ├── ContainerNotFound
@@ -30,7 +30,7 @@ from __future__ import annotations
 class DockyardError(Exception):
     """Root of every error dockyard raises on purpose."""
 
-    exit_code: int = 125
+    exit_code: int = 1
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -38,6 +38,12 @@ class DockyardError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+    def with_context(self, context: str) -> DockyardError:
+        """Prefix the message with where the failure happened; returns the same error."""
+        self.message = f"{context}: {self.message}"
+        self.args = (self.message,)
+        return self
 
 
 class InvalidReference(DockyardError):
@@ -76,8 +82,6 @@ class UnsafeTarEntry(InvalidArchive):
 class NotFound(DockyardError):
     """Something named by the user does not exist."""
 
-    exit_code = 1
-
 
 class ImageNotFound(NotFound):
     """No such image in the local store."""
@@ -109,8 +113,6 @@ class ConfigError(DockyardError):
 
 class RegistryError(DockyardError):
     """A registry answered with an error status."""
-
-    exit_code = 1
 
     def __init__(self, message: str, status: int = 0, code: str = "") -> None:
         super().__init__(message)

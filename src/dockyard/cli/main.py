@@ -9,8 +9,6 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-from typing import Any
-
 import click
 
 from dockyard.errors import DockyardError
@@ -61,10 +59,11 @@ def cli(ctx: click.Context, root: str | None) -> None:
     ctx.obj = {"root": root}
 
 
-def main(argv: list[str] | None = None) -> Any:
+def main(argv: list[str] | None = None) -> None:
     """Run the CLI; a DockyardError becomes ``Error: …`` on stderr and docker's exit code."""
     try:
-        return cli.main(args=argv, prog_name="dockyard", standalone_mode=False)
+        code = cli.main(args=argv, prog_name="dockyard", standalone_mode=False)
+        sys.exit(code if isinstance(code, int) else 0)
     except DockyardError as exc:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(exc.exit_code)

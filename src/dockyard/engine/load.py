@@ -79,7 +79,7 @@ def _stage_layers(
                         expected_diff_id=diff_id,
                     )
                 except DockyardError as exc:
-                    raise type(exc)(f"loading layer {layer.member}: {exc}") from exc
+                    raise exc.with_context(f"loading layer {layer.member}")
     return staged
 
 

@@ -19,7 +19,7 @@ def open_input(path: str | None) -> BinaryIO:
     try:
         return open(path, "rb")
     except OSError as exc:
-        raise InvalidArchive(f"open {path}: {exc.strerror}") from exc
+        raise InvalidArchive(f"open {path}: {str(exc.strerror).lower()}") from exc
 
 
 def seekable_tar(path: str | None, staging: Staging) -> Path:

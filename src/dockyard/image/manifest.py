@@ -78,9 +78,10 @@ class ImageIndex(msgspec.Struct, omit_defaults=True, rename="camel"):
 class _Probe(msgspec.Struct):
     schemaVersion: int | None = None
     mediaType: str | None = None
-    manifests: msgspec.Raw | None = None
-    layers: msgspec.Raw | None = None
-    fsLayers: msgspec.Raw | None = None
+    # Raw fields only tell whether a key is present; empty means absent.
+    manifests: msgspec.Raw = msgspec.Raw(b"")
+    layers: msgspec.Raw = msgspec.Raw(b"")
+    fsLayers: msgspec.Raw = msgspec.Raw(b"")
 
 
 @dataclass(frozen=True)
@@ -126,7 +127,7 @@ def _detect_media_type(probe: _Probe, content_type: str | None) -> str:
     declared = probe.mediaType
     if content_type:
         content_type = content_type.split(";")[0].strip()
-    if declared in mt.SCHEMA1 or content_type in mt.SCHEMA1 or probe.fsLayers is not None:
+    if declared in mt.SCHEMA1 or content_type in mt.SCHEMA1 or len(probe.fsLayers) > 0:
         raise UnsupportedMediaType(
             "schema 1 manifests are not supported: this image uses the deprecated "
             "Docker Image Format v1 (application/vnd.docker.distribution.manifest.v1+json)"
@@ -139,9 +140,9 @@ def _detect_media_type(probe: _Probe, content_type: str | None) -> str:
         return declared
     if content_type and content_type in mt.MANIFESTS:
         return content_type
-    if probe.manifests is not None:
+    if len(probe.manifests) > 0:
         return mt.OCI_INDEX
-    if probe.layers is not None:
+    if len(probe.layers) > 0:
         return mt.OCI_MANIFEST
     raise InvalidDocument("cannot tell the manifest's media type: no mediaType field")
 
@@ -164,9 +165,9 @@ def decode_manifest(raw: bytes, content_type: str | None = None) -> Document:
         raise InvalidDocument(f"malformed manifest: {exc}") from exc
     if parsed.schema_version != 2:
         raise InvalidDocument(f"unsupported schemaVersion {parsed.schema_version}, expected 2")
-    if isinstance(parsed, ImageIndex) and probe.layers is not None:
+    if isinstance(parsed, ImageIndex) and len(probe.layers) > 0:
         raise InvalidDocument("an index must not have layers")
-    if isinstance(parsed, ImageManifest) and probe.manifests is not None:
+    if isinstance(parsed, ImageManifest) and len(probe.manifests) > 0:
         raise InvalidDocument("an image manifest must not have manifests")
     return Document(raw, media_type, parsed)
 

@@ -44,7 +44,10 @@ class TarIndex:
                     elif info.islnk():
                         links[name] = _normalise(info.linkname)
         except (tarfile.TarError, EOFError, OSError) as exc:
-            raise InvalidArchive(f"invalid tar file: {exc}") from exc
+            detail = str(exc)
+            if "unexpected end" in detail or isinstance(exc, EOFError):
+                detail = f"the archive is truncated ({detail})"
+            raise InvalidArchive(f"invalid tar file: {detail}") from exc
         file_size = path.stat().st_size
         for member in self.members.values():
             if member.offset + member.size > file_size:

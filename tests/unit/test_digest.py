@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+import hashlib
+import io
+
+import pytest
+
+from dockyard.digest import Digest, chain_ids, digest_stream
+from dockyard.errors import DigestMismatch, InvalidDigest
+
+EMPTY = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+
+def test_parse_and_print_round_trip() -> None:
+    digest = Digest.parse(EMPTY)
+    assert str(digest) == EMPTY
+    assert digest.short == "e3b0c44298fc"
+    assert Digest.of_bytes(b"") == digest
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["sha256:abc", "sha256:" + "g" * 64, "md5:" + "a" * 32, "sha256:../../etc", "nocolon",
+     "sha256:" + "A" * 64, "sha512:" + "a" * 64],
+)
+def test_malformed_digests_are_refused(text: str) -> None:
+    with pytest.raises(InvalidDigest):
+        Digest.parse(text)
+
+
+def test_stream_digest_counts_bytes() -> None:
+    digest, size = digest_stream(io.BytesIO(b"x" * 3_000_000))
+    assert size == 3_000_000
+    assert digest.hex == hashlib.sha256(b"x" * 3_000_000).hexdigest()
+
+
+def test_verify_names_both_digests() -> None:
+    with pytest.raises(DigestMismatch, match="expected sha256:e3b0.*got sha256:"):
+        Digest.parse(EMPTY).verify(b"not empty")
+
+
+def test_chain_ids_follow_the_image_spec() -> None:
+    a, b, c = (Digest.of_bytes(x) for x in (b"a", b"b", b"c"))
+    chains = chain_ids([a, b, c])
+    assert chains[0] == a
+    assert chains[1] == Digest.of_bytes(f"{a} {b}".encode())
+    assert chains[2] == Digest.of_bytes(f"{chains[1]} {c}".encode())
