@@ -26,6 +26,10 @@ COMMANDS: dict[str, str] = {
     "load": "dockyard.cli.archive:load",
     "system": "dockyard.cli.system:system",
     "registry": "dockyard.cli.registry:registry",
+    "pull": "dockyard.cli.distribution:pull",
+    "push": "dockyard.cli.distribution:push",
+    "login": "dockyard.cli.distribution:login",
+    "logout": "dockyard.cli.distribution:logout",
 }
 
 

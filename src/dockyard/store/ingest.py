@@ -79,6 +79,43 @@ def ingest_layer(
     )
 
 
+def ingest_blob_file(
+    staging: Staging,
+    blob_path: Path,
+    blob_digest: Digest,
+    media_type: str,
+    expected_diff_id: Digest | None = None,
+) -> StagedLayer:
+    """Stage a layer from a complete blob file already in staging (e.g. just downloaded).
+
+    The caller has verified ``blob_digest`` while writing the file; here it is
+    decompressed, its DiffID computed and it is unpacked. The file becomes the blob.
+    """
+    layer_path = staging.new_path("layer-")
+    (layer_path / "diff").mkdir(parents=True)
+    with open(blob_path, "rb") as blob:
+        uncompressed = HashingReader(open_decompressed(blob))
+        stats = unpack_layer(as_binary(uncompressed), layer_path / "diff")
+        uncompressed.drain()
+    diff_id = uncompressed.hasher.digest()
+    if expected_diff_id is not None and diff_id != expected_diff_id:
+        raise DigestMismatch(str(expected_diff_id), str(diff_id), "layer diff_id")
+    media_type = _actual_media_type(blob_path, media_type)
+    fsync_file(blob_path)
+    meta = {"diff_id": str(diff_id), "size": stats.size, "tar_size": uncompressed.hasher.size}
+    (layer_path / LAYER_META).write_text(json.dumps(meta))
+    return StagedLayer(
+        diff_id=diff_id,
+        size=stats.size,
+        tar_size=uncompressed.hasher.size,
+        blob_digest=blob_digest,
+        blob_size=blob_path.stat().st_size,
+        media_type=media_type,
+        blob_path=blob_path,
+        layer_path=layer_path,
+    )
+
+
 def _actual_media_type(blob_path: Path, announced: str) -> str:
     """The announced media type if the blob's compression agrees, else the OCI one that does.
 

@@ -57,6 +57,29 @@ class Store:
         found = row.fetchone()
         return Digest.parse(found[0]) if found else None
 
+    def blob_info(self, blob: Digest) -> tuple[int, str, Digest] | None:
+        """(size, media type, diff_id) of a stored layer blob, or None."""
+        row = self.conn.execute(
+            "SELECT size, media_type, diff_id FROM blobs WHERE digest=?", (str(blob),)
+        ).fetchone()
+        return (int(row[0]), str(row[1]), Digest.parse(row[2])) if row else None
+
+    def add_layer_blob(
+        self,
+        conn: sqlite3.Connection,
+        staged: Path,
+        digest: Digest,
+        media_type: str,
+        diff_id: Digest,
+    ) -> None:
+        """Keep another (e.g. freshly compressed) blob of a layer already stored; in ``commit()``."""
+        size = staged.stat().st_size
+        self.blobs.adopt(staged, digest)
+        conn.execute(
+            "INSERT OR IGNORE INTO blobs (digest, size, media_type, diff_id) VALUES (?,?,?,?)",
+            (str(digest), size, media_type, str(diff_id)),
+        )
+
     def layer_size(self, diff_id: Digest) -> int:
         row = self.conn.execute("SELECT size FROM layers WHERE diff_id=?", (str(diff_id),))
         found = row.fetchone()
