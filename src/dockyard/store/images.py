@@ -229,6 +229,7 @@ def unreferenced_layers(conn: sqlite3.Connection) -> list[Digest]:
 
 def unreferenced_blobs(conn: sqlite3.Connection) -> list[Digest]:
     rows = conn.execute(
-        "SELECT digest FROM blobs WHERE digest NOT IN (SELECT blob FROM image_layers)"
+        # A layer's other blobs (e.g. compressed for a push) live as long as the layer.
+        "SELECT digest FROM blobs WHERE diff_id NOT IN (SELECT diff_id FROM image_layers)"
     ).fetchall()
     return [Digest.parse(r[0]) for r in rows]
