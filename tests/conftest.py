@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
 from tests.imagefactory import busybox_rootfs_tar
 
 DOCKYARD = str(Path(sys.executable).parent / "dockyard")
@@ -37,7 +36,12 @@ class Dockyard:
 
     def run(self, *args: str, input: bytes | None = None, check: bool = True) -> Result:
         proc = subprocess.run(
-            [DOCKYARD, *args], env=self.env(), input=input, capture_output=True, timeout=300
+            [DOCKYARD, *args],
+            env=self.env(),
+            input=input,
+            capture_output=True,
+            timeout=300,
+            check=False,
         )
         result = Result(proc.returncode, proc.stdout.decode(), proc.stderr.decode())
         if check and proc.returncode != 0:

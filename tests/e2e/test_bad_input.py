@@ -9,10 +9,14 @@ import tarfile
 from pathlib import Path
 
 import pytest
-
 from tests.conftest import Dockyard
-from tests.imagefactory import FakeImage, sha256, tar_bytes, write_docker_archive
-from tests.imagefactory import write_oci_layout_tar
+from tests.imagefactory import (
+    FakeImage,
+    sha256,
+    tar_bytes,
+    write_docker_archive,
+    write_oci_layout_tar,
+)
 
 
 def assert_failed_cleanly(dockyard: Dockyard, before: dict[str, str], *args: str,

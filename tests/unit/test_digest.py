@@ -35,7 +35,7 @@ def test_stream_digest_counts_bytes() -> None:
 
 
 def test_verify_names_both_digests() -> None:
-    with pytest.raises(DigestMismatch, match="expected sha256:e3b0.*got sha256:"):
+    with pytest.raises(DigestMismatch, match=r"expected sha256:e3b0.*got sha256:"):
         Digest.parse(EMPTY).verify(b"not empty")
 
 

@@ -79,7 +79,8 @@ def _stage_layers(
                         expected_diff_id=diff_id,
                     )
                 except DockyardError as exc:
-                    raise exc.with_context(f"loading layer {layer.member}")
+                    exc.with_context(f"loading layer {layer.member}")
+                    raise
     return staged
 
 

@@ -16,13 +16,13 @@ from typing import BinaryIO
 import msgspec
 
 from dockyard.digest import Digest
-from dockyard.errors import DockyardError, InvalidReference
+from dockyard.errors import DigestMismatch, DockyardError, InvalidReference
 from dockyard.image import mediatypes as mt
 from dockyard.image.manifest import Descriptor, ImageManifest, encode
-from dockyard.layer.compression import open_decompressed
 from dockyard.reference import Reference, parse_reference
 from dockyard.store import images as records
 from dockyard.store.store import Store
+from dockyard.store.streams import HashingReader, as_binary
 from dockyard.transports.archive_entries import IMAGE_NAME_ANNOTATION, REF_NAME_ANNOTATION
 from dockyard.transports.tar_writer import TarWriter
 
@@ -137,10 +137,14 @@ def _blob_name(digest: Digest) -> str:
 
 
 def _write_layer(store: Store, writer: TarWriter, layer: records.LayerRef, size: int) -> None:
-    """The layer as an uncompressed tar: the stored blob itself, or it decompressed."""
+    """The layer as an uncompressed tar, verified against its DiffID as it is written."""
     name = _blob_name(layer.diff_id)
-    if layer.blob == layer.diff_id:
-        writer.add_file(name, str(store.blobs.path(layer.blob)), size)
+    if store.blobs.exists(layer.diff_id):
+        # The tar itself is stored and was verified when it came in: copy it kernel-side.
+        writer.add_file(name, str(store.blobs.path(layer.diff_id)), size)
         return
-    with store.blobs.open(layer.blob) as blob:
-        writer.add_stream(name, open_decompressed(blob), size)
+    with store.open_layer_tar(layer.diff_id) as tar:
+        hashing = HashingReader(tar)
+        writer.add_stream(name, as_binary(hashing), size)
+    if hashing.hasher.digest() != layer.diff_id:
+        raise DigestMismatch(str(layer.diff_id), str(hashing.hasher.digest()), "stored layer")

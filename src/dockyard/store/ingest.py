@@ -1,13 +1,18 @@
-"""Turn a layer blob stream into a staged blob file and a staged, unpacked layer directory.
+"""Turn a layer blob into a staged, unpacked layer directory (and the blob to keep).
 
-One pass over the bytes: the compressed stream is hashed and copied to the blob file
-while it is decompressed, hashed again (the DiffID) and unpacked.
+One pass over the bytes: the blob is hashed while it is decompressed, hashed again
+(the DiffID) and unpacked. A compressed blob is kept as it came (a push sends it
+unchanged). An uncompressed one is not kept at all: a tar-split record lets the
+exact tar be rebuilt from the unpacked files, as docker does, which halves the disk
+writes of ``load`` and ``import``; only when the record cannot serve (an archive
+that overwrites its own files) is the tar itself kept.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -16,12 +21,15 @@ from dockyard.digest import Digest
 from dockyard.errors import DigestMismatch
 from dockyard.image import mediatypes as mt
 from dockyard.layer.compression import detect_compression, open_decompressed
-from dockyard.layer.unpack import unpack_layer
+from dockyard.layer.tarsplit import TarSplitRecorder
+from dockyard.layer.unpack import UnpackStats, unpack_layer
 from dockyard.store.blobs import fsync_file
 from dockyard.store.staging import Staging
-from dockyard.store.streams import HashingReader, as_binary
+from dockyard.store.streams import HashingReader, PrefixedReader, as_binary
 
 LAYER_META = "meta.json"
+TAR_SPLIT = "tar-split.gz"
+_HEAD = 8
 
 
 @dataclass(frozen=True)
@@ -34,8 +42,8 @@ class StagedLayer:
     blob_digest: Digest
     blob_size: int
     media_type: str
-    blob_path: Path
-    layer_path: Path  # holds diff/ and meta.json
+    blob_path: Path | None  # None: the blob is the tar, rebuilt from the tar-split record
+    layer_path: Path  # holds diff/, meta.json and maybe the tar-split record
 
 
 def ingest_layer(
@@ -46,36 +54,40 @@ def ingest_layer(
     expected_diff_id: Digest | None = None,
 ) -> StagedLayer:
     """Stage one layer from its blob stream, verifying the digests it is announced with."""
+    head = _read_head(stream)
+    source = as_binary(PrefixedReader(head, stream))
     blob_path = staging.new_path("blob-")
-    layer_path = staging.new_path("layer-")
-    (layer_path / "diff").mkdir(parents=True)
+    layer_path = _new_layer_dir(staging)
     with open(blob_path, "wb") as blob_file:
-        compressed = HashingReader(stream, sink=blob_file)
-        if expected_blob is not None and expected_blob.algorithm != "sha256":
-            compressed.hasher = type(compressed.hasher)(expected_blob.algorithm)
-        uncompressed = HashingReader(open_decompressed(as_binary(compressed)))
-        stats = unpack_layer(as_binary(uncompressed), layer_path / "diff")
-        uncompressed.drain()
-        compressed.drain()
-    blob_digest = compressed.hasher.digest()
-    diff_id = uncompressed.hasher.digest()
+        blob = HashingReader(source, sink=blob_file)
+        if detect_compression(head) == "none":
+            recorder: TarSplitRecorder | None = TarSplitRecorder()
+            tar = blob
+        else:
+            recorder = None
+            tar = HashingReader(open_decompressed(as_binary(blob)))
+        stats = unpack_layer(as_binary(tar), layer_path / "diff", recorder)
+        tar.drain()
+        blob.drain()
+    blob_digest = blob.hasher.digest()
     if expected_blob is not None and blob_digest != expected_blob:
         raise DigestMismatch(str(expected_blob), str(blob_digest), "layer blob")
-    if expected_diff_id is not None and diff_id != expected_diff_id:
-        raise DigestMismatch(str(expected_diff_id), str(diff_id), "layer diff_id")
-    media_type = _actual_media_type(blob_path, media_type)
-    fsync_file(blob_path)
-    meta = {"diff_id": str(diff_id), "size": stats.size, "tar_size": uncompressed.hasher.size}
-    (layer_path / LAYER_META).write_text(json.dumps(meta))
-    return StagedLayer(
-        diff_id=diff_id,
-        size=stats.size,
-        tar_size=uncompressed.hasher.size,
-        blob_digest=blob_digest,
-        blob_size=compressed.hasher.size,
-        media_type=media_type,
-        blob_path=blob_path,
-        layer_path=layer_path,
+    record = recorder.finish() if recorder is not None else None
+    kept: Path | None = blob_path
+    if record is not None:
+        (layer_path / TAR_SPLIT).write_bytes(record)
+        blob_path.unlink()  # never written back: deleted while still in the page cache
+        kept = None
+    return _finish(
+        layer_path,
+        stats,
+        tar.hasher.digest(),
+        tar.hasher.size,
+        blob_digest,
+        blob.hasher.size,
+        media_type,
+        kept,
+        expected_diff_id,
     )
 
 
@@ -88,31 +100,62 @@ def ingest_blob_file(
 ) -> StagedLayer:
     """Stage a layer from a complete blob file already in staging (e.g. just downloaded).
 
-    The caller has verified ``blob_digest`` while writing the file; here it is
-    decompressed, its DiffID computed and it is unpacked. The file becomes the blob.
+    The caller verified ``blob_digest`` while writing the file; the file becomes the blob.
     """
+    layer_path = _new_layer_dir(staging)
+    with ExitStack() as stack:
+        blob = stack.enter_context(open(blob_path, "rb"))
+        tar = HashingReader(open_decompressed(blob))
+        stats = unpack_layer(as_binary(tar), layer_path / "diff")
+        tar.drain()
+    return _finish(
+        layer_path,
+        stats,
+        tar.hasher.digest(),
+        tar.hasher.size,
+        blob_digest,
+        blob_path.stat().st_size,
+        media_type,
+        blob_path,
+        expected_diff_id,
+    )
+
+
+def _read_head(stream: BinaryIO) -> bytes:
+    head = b""
+    while len(head) < _HEAD and (chunk := stream.read(_HEAD - len(head))):
+        head += chunk
+    return head
+
+
+def _new_layer_dir(staging: Staging) -> Path:
     layer_path = staging.new_path("layer-")
     (layer_path / "diff").mkdir(parents=True)
-    with open(blob_path, "rb") as blob:
-        uncompressed = HashingReader(open_decompressed(blob))
-        stats = unpack_layer(as_binary(uncompressed), layer_path / "diff")
-        uncompressed.drain()
-    diff_id = uncompressed.hasher.digest()
+    return layer_path
+
+
+def _finish(
+    layer_path: Path,
+    stats: UnpackStats,
+    diff_id: Digest,
+    tar_size: int,
+    blob_digest: Digest,
+    blob_size: int,
+    media_type: str,
+    blob_path: Path | None,
+    expected_diff_id: Digest | None,
+) -> StagedLayer:
     if expected_diff_id is not None and diff_id != expected_diff_id:
         raise DigestMismatch(str(expected_diff_id), str(diff_id), "layer diff_id")
-    media_type = _actual_media_type(blob_path, media_type)
-    fsync_file(blob_path)
-    meta = {"diff_id": str(diff_id), "size": stats.size, "tar_size": uncompressed.hasher.size}
+    if blob_path is not None:
+        media_type = _actual_media_type(blob_path, media_type)
+        fsync_file(blob_path)
+    else:
+        media_type = mt.layer_media_type(mt.OCI_MANIFEST, "none")
+    meta = {"diff_id": str(diff_id), "size": stats.size, "tar_size": tar_size}
     (layer_path / LAYER_META).write_text(json.dumps(meta))
     return StagedLayer(
-        diff_id=diff_id,
-        size=stats.size,
-        tar_size=uncompressed.hasher.size,
-        blob_digest=blob_digest,
-        blob_size=blob_path.stat().st_size,
-        media_type=media_type,
-        blob_path=blob_path,
-        layer_path=layer_path,
+        diff_id, stats.size, tar_size, blob_digest, blob_size, media_type, blob_path, layer_path
     )
 
 
@@ -122,8 +165,7 @@ def _actual_media_type(blob_path: Path, announced: str) -> str:
     Docker archives call every layer a plain tar even when it is gzipped.
     """
     with open(blob_path, "rb") as blob:
-        head = blob.read(8)
-    compression = detect_compression(head)
+        compression = detect_compression(blob.read(_HEAD))
     if mt.layer_compression(announced) == compression:
         return announced
     return mt.layer_media_type(mt.OCI_MANIFEST, compression)

@@ -9,15 +9,20 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from dockyard.digest import Digest
+from dockyard.errors import BlobNotFound
+from dockyard.layer.compression import open_decompressed
+from dockyard.layer.tarsplit import TarSplitReader
 from dockyard.store import db
 from dockyard.store import images as image_records
 from dockyard.store.blobs import BlobFiles
-from dockyard.store.ingest import StagedLayer, discard, read_layer_meta
+from dockyard.store.ingest import TAR_SPLIT, StagedLayer, discard, read_layer_meta
 from dockyard.store.locks import file_lock
 from dockyard.store.paths import StoreLayout, default_root
 from dockyard.store.staging import Staging, remove_stale
+from dockyard.store.streams import as_binary
 
 
 class Store:
@@ -72,7 +77,7 @@ class Store:
         media_type: str,
         diff_id: Digest,
     ) -> None:
-        """Keep another (e.g. freshly compressed) blob of a layer already stored; in ``commit()``."""
+        """Keep another blob (e.g. compressed for a push) of a stored layer; in ``commit()``."""
         size = staged.stat().st_size
         self.blobs.adopt(staged, digest)
         conn.execute(
@@ -93,6 +98,25 @@ class Store:
     def layer_diff_dir(self, diff_id: Digest) -> Path:
         return self.layout.layer_dir(diff_id) / "diff"
 
+    def open_layer_tar(self, diff_id: Digest) -> BinaryIO:
+        """The layer's uncompressed tar: its blob file, rebuilt from tar-split, or decompressed.
+
+        The bytes are what the DiffID was computed over; callers that hand them on
+        verify the digest as they read (see ``save``).
+        """
+        if self.blobs.exists(diff_id):
+            return self.blobs.open(diff_id)
+        record = self.layout.layer_dir(diff_id) / TAR_SPLIT
+        if record.exists():
+            return as_binary(TarSplitReader(record, self.layer_diff_dir(diff_id)))
+        row = self.conn.execute(
+            "SELECT digest FROM blobs WHERE diff_id=? AND digest != diff_id LIMIT 1",
+            (str(diff_id),),
+        ).fetchone()
+        if row is None:
+            raise BlobNotFound(f"layer {diff_id} has no blob in the store")
+        return open_decompressed(self.blobs.open(Digest.parse(row[0])))
+
     def install_layer(self, conn: sqlite3.Connection, staged: StagedLayer) -> None:
         """Move a staged layer and its blob into place; call inside ``commit()``."""
         target = self.layout.layer_dir(staged.diff_id)
@@ -111,7 +135,8 @@ class Store:
             )
         else:
             discard(staged.layer_path)
-        self.blobs.adopt(staged.blob_path, staged.blob_digest)
+        if staged.blob_path is not None:
+            self.blobs.adopt(staged.blob_path, staged.blob_digest)
         conn.execute(
             "INSERT OR IGNORE INTO blobs (digest, size, media_type, diff_id) VALUES (?,?,?,?)",
             (str(staged.blob_digest), staged.blob_size, staged.media_type, str(staged.diff_id)),

@@ -68,6 +68,32 @@ class LimitedReader(io.RawIOBase):
         return len(data)
 
 
+class PrefixedReader(io.RawIOBase):
+    """Gives back bytes already read from a stream (``head``), then the rest of it."""
+
+    def __init__(self, head: bytes, rest: BinaryIO) -> None:
+        super().__init__()
+        self._head = head
+        self._rest = rest
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        if self._head:
+            if size is None or size < 0:
+                data, self._head = self._head + self._rest.read(), b""
+                return data
+            data, self._head = self._head[:size], self._head[size:]
+            return data
+        return self._rest.read(-1 if size is None else size)
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
 def as_binary(reader: io.RawIOBase) -> BinaryIO:
     """View one of these readers as the BinaryIO the tar and compression code take."""
     return cast(BinaryIO, reader)

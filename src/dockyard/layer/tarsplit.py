@@ -1,0 +1,143 @@
+"""Tar-split: rebuild a layer's exact tar from its unpacked directory.
+
+Docker keeps no copy of an uncompressed layer tar: it records the bytes that are
+not file content (headers, padding, the end marker) and reads file content back
+from the unpacked layer, reproducing the tar byte for byte (its DiffID). The same
+here: while a layer is unpacked, ``TarSplitRecorder`` collects the raw bytes and,
+for each regular file, where its content was written. A record is only kept when
+the content is still in place at the end (no later entry replaced or removed it).
+
+The file format is a gzip stream of segments: ``R`` + u64 length + raw bytes, or
+``F`` + u64 size + u16 path length + path (relative to the layer's diff/).
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import struct
+from pathlib import Path
+
+from dockyard.errors import InvalidArchive, StoreError
+
+_RAW = b"R"
+_FILE = b"F"
+_U64 = struct.Struct(">Q")
+_U16 = struct.Struct(">H")
+_FLUSH_AT = 1 << 20
+
+
+class TarSplitRecorder:
+    """Collects the tar's raw bytes and file-content references during an unpack."""
+
+    def __init__(self) -> None:
+        self._out = io.BytesIO()
+        self._gzip = gzip.GzipFile(fileobj=self._out, mode="wb", compresslevel=1, mtime=0)
+        self._raw = bytearray()
+        self._files: set[str] = set()
+        self.usable = True
+
+    def raw(self, chunk: bytes | memoryview) -> None:
+        self._raw += chunk
+        if len(self._raw) >= _FLUSH_AT:
+            self._flush_raw()
+
+    def file(self, rel: str, size: int) -> None:
+        """The next ``size`` bytes of the tar are the content now at ``rel``."""
+        self._flush_raw()
+        encoded = rel.encode("utf-8", "surrogateescape")
+        if rel in self._files or len(encoded) > 0xFFFF:
+            self.usable = False
+        self._files.add(rel)
+        self._gzip.write(_FILE + _U64.pack(size) + _U16.pack(len(encoded)) + encoded)
+
+    def removed(self, rel: str) -> None:
+        """Something at ``rel`` was replaced: content recorded there or below is gone."""
+        if not self._files:
+            return
+        prefix = rel + "/"
+        if rel in self._files or any(f.startswith(prefix) for f in self._files):
+            self.usable = False
+
+    def _flush_raw(self) -> None:
+        if self._raw:
+            self._gzip.write(_RAW + _U64.pack(len(self._raw)) + bytes(self._raw))
+            self._raw.clear()
+
+    def finish(self) -> bytes | None:
+        """The compressed record, or None when the content cannot be rebuilt from disk."""
+        self._flush_raw()
+        self._gzip.close()
+        return self._out.getvalue() if self.usable else None
+
+
+class TarSplitReader(io.RawIOBase):
+    """The original tar, rebuilt from a record and the unpacked ``diff`` directory."""
+
+    def __init__(self, record: Path, diff: Path) -> None:
+        super().__init__()
+        self._record = gzip.GzipFile(record, "rb")
+        self._diff = os.fspath(diff)
+        self._fd = -1
+        self._left = 0  # bytes left in the current segment
+        self._raw = False
+
+    def readable(self) -> bool:
+        return True
+
+    def _next_segment(self) -> bool:
+        kind = self._record.read(1)
+        if not kind:
+            return False
+        (size,) = _U64.unpack(self._exact(8))
+        if kind == _RAW:
+            self._raw, self._left = True, size
+        elif kind == _FILE:
+            (length,) = _U16.unpack(self._exact(2))
+            rel = self._exact(length).decode("utf-8", "surrogateescape")
+            self._open(rel)
+            self._raw, self._left = False, size
+        else:
+            raise StoreError("corrupt tar-split record: unknown segment")
+        return True
+
+    def _exact(self, size: int) -> bytes:
+        data = self._record.read(size)
+        if len(data) != size:
+            raise StoreError("corrupt tar-split record: truncated")
+        return data
+
+    def _open(self, rel: str) -> None:
+        if rel.startswith("/") or ".." in rel.split("/"):
+            raise StoreError(f"corrupt tar-split record: bad path {rel!r}")
+        if self._fd >= 0:
+            os.close(self._fd)
+        try:
+            self._fd = os.open(f"{self._diff}/{rel}", os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except OSError as exc:
+            raise StoreError(f"layer content {rel!r} is missing: {exc.strerror}") from exc
+
+    def read(self, size: int | None = -1) -> bytes:
+        want = (1 << 20) if size is None or size < 0 else size
+        while self._left == 0:
+            if not self._next_segment():
+                return b""
+        amount = min(want, self._left)
+        data = self._record.read(amount) if self._raw else os.read(self._fd, amount)
+        if not data:
+            raise InvalidArchive("layer content changed on disk: shorter than recorded")
+        self._left -= len(data)
+        return data
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+        self._record.close()
+        super().close()

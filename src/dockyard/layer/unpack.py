@@ -1,0 +1,260 @@
+"""Unpack a layer tar into its own directory, ready to be an overlayfs lowerdir.
+
+Docker's overlay2 semantics: ``.wh.<name>`` becomes a whiteout device,
+``.wh..wh..opq`` an opaque directory; later entries replace earlier ones; a
+directory entry over an existing directory merges. Nothing is ever written
+outside the directory: names are cleaned (see ``safepath``), every directory
+on the way is resolved inside it, and each file is created with ``O_EXCL`` /
+``mkdir`` / ``symlink`` / ``link`` after removing what was there, so a symlink
+at the last component is replaced, never followed.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import stat
+import tarfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, TypeVar
+
+from dockyard.errors import DockyardError, InvalidArchive, StoreError, UnsafeTarEntry
+from dockyard.layer.safepath import LayerRoot, clean_name
+from dockyard.layer.tarsplit import TarSplitRecorder
+from dockyard.layer.tarstream import TarMember, TarReader
+from dockyard.layer.whiteouts import (
+    OPAQUE_MARKER,
+    OVERLAY_XATTR_PREFIX,
+    WHITEOUT_META_PREFIX,
+    WHITEOUT_PREFIX,
+    make_whiteout,
+    set_opaque,
+)
+
+_T = TypeVar("_T")
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+_DEVICE_TYPES = {tarfile.CHRTYPE: stat.S_IFCHR, tarfile.BLKTYPE: stat.S_IFBLK}
+# Failures of the disk rather than of the archive.
+_STORE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO})
+
+
+@dataclass(frozen=True)
+class UnpackStats:
+    """``size`` is docker's layer size: file and symlink bytes, hard links counted once."""
+
+    size: int
+    entries: int
+
+
+def unpack_layer(
+    tar_stream: BinaryIO, dest: Path, recorder: TarSplitRecorder | None = None
+) -> UnpackStats:
+    """Unpack an uncompressed tar read forward-only from ``tar_stream`` into ``dest``.
+
+    ``dest`` must exist and be empty. The stream is read to its end so that a
+    hashing reader sees every byte. A ``recorder`` collects what it needs to rebuild
+    the exact tar from ``dest`` later (see ``tarsplit``). Raises ``InvalidArchive``
+    (``UnsafeTarEntry`` for entries that try to leave ``dest``); on error the caller
+    removes ``dest``.
+    """
+    reader = TarReader(tar_stream, recorder)
+    unpacker = _Unpacker(LayerRoot(os.fspath(dest)), reader, recorder)
+    name = ""
+    try:
+        for member in reader:
+            name = member.name
+            unpacker.apply(member)
+        unpacker.finish()
+    except OSError as exc:
+        raise _failure(name, exc) from exc
+    reader.drain()
+    return UnpackStats(size=unpacker.size, entries=unpacker.entries)
+
+
+class _Unpacker:
+    def __init__(
+        self, root: LayerRoot, reader: TarReader, recorder: TarSplitRecorder | None
+    ) -> None:
+        self.root = root
+        self.reader = reader
+        self.recorder = recorder
+        self.as_root = os.geteuid() == 0
+        self.size = 0
+        self.entries = 0
+        # Directory modes and times are set last: writing into a directory
+        # changes its mtime, and a read-only mode would stop a non-root unpack.
+        self.dir_attrs: dict[str, tuple[int, int]] = {}
+        self.writers: dict[bytes, Callable[[str, TarMember], None]] = {
+            tarfile.REGTYPE: self._file,
+            tarfile.DIRTYPE: self._dir,
+            tarfile.SYMTYPE: self._symlink,
+            tarfile.LNKTYPE: self._hardlink,
+            tarfile.FIFOTYPE: self._special,
+            tarfile.CHRTYPE: self._special,
+            tarfile.BLKTYPE: self._special,
+        }
+
+    def apply(self, member: TarMember) -> None:
+        self.entries += 1
+        rel = clean_name(member.name)
+        if not rel:
+            return  # the root itself: docker leaves the directory as it is
+        base = rel.rpartition("/")[2]
+        if rel.startswith(WHITEOUT_META_PREFIX) or (
+            base.startswith(WHITEOUT_META_PREFIX) and base != OPAQUE_MARKER
+        ):
+            return  # aufs bookkeeping, meaningless here
+        writer = self.writers.get(member.kind)
+        if writer is None:
+            raise InvalidArchive(f"tar entry {member.name!r} has unsupported type {member.kind!r}")
+        parent = self.root.parent_dir(rel)
+        if base == OPAQUE_MARKER:
+            self._opaque(parent)
+        elif base.startswith(WHITEOUT_PREFIX):
+            self._whiteout(_child(parent, base[len(WHITEOUT_PREFIX) :]), member)
+        else:
+            writer(_child(parent, base), member)
+
+    def finish(self) -> None:
+        for rel, (mode, mtime_ns) in self.dir_attrs.items():
+            if self.root.is_dir(rel):  # not replaced by a later entry
+                path = self.root.join(rel)
+                os.chmod(path, mode)
+                os.utime(path, ns=(mtime_ns, mtime_ns), follow_symlinks=False)
+
+    def _file(self, rel: str, member: TarMember) -> None:
+        path = self.root.join(rel)
+        fd = self._replacing(rel, lambda: os.open(path, _CREATE, 0o600))
+        if self.recorder is not None:
+            self.recorder.file(rel, member.size)
+        try:
+            for chunk in self.reader.data():
+                _write_all(fd, chunk)
+            self.size += member.size
+            if self.as_root:
+                os.chown(fd, member.uid, member.gid)
+            self._xattrs(fd, member)
+            os.chmod(fd, member.mode & 0o7777)  # after chown, which clears setuid
+            os.utime(fd, ns=(member.mtime_ns, member.mtime_ns))
+        finally:
+            os.close(fd)
+
+    def _dir(self, rel: str, member: TarMember) -> None:
+        path = self.root.join(rel)
+        try:
+            os.mkdir(path, 0o755)
+        except FileExistsError:
+            if not (self.root.is_dir(rel) or stat.S_ISDIR(os.lstat(path).st_mode)):
+                self._remove(rel)
+                os.mkdir(path, 0o755)
+        self.root.add_dir(rel)  # an existing directory merges with the entry
+        self._owner(path, member)
+        self._xattrs(path, member)
+        self.dir_attrs[rel] = (member.mode & 0o7777, member.mtime_ns)
+
+    def _symlink(self, rel: str, member: TarMember) -> None:
+        path = self.root.join(rel)
+        self._replacing(rel, lambda: os.symlink(member.linkname, path))
+        self.size += len(os.fsencode(member.linkname))
+        self._owner(path, member)
+        self._xattrs(path, member)
+        os.utime(path, ns=(member.mtime_ns, member.mtime_ns), follow_symlinks=False)
+
+    def _hardlink(self, rel: str, member: TarMember) -> None:
+        target_rel = clean_name(member.linkname)  # refuses ../ escapes
+        found = self.root.lookup(target_rel) if target_rel else None
+        target = self.root.join(found) if found else None
+        if target is None or not os.path.lexists(target):
+            raise UnsafeTarEntry(
+                f"hard link {member.name!r} -> {member.linkname!r}: target is not in the layer"
+            )
+        if stat.S_ISDIR(os.lstat(target).st_mode):
+            raise InvalidArchive(f"hard link {member.name!r} -> {member.linkname!r} is a directory")
+        path = self.root.join(rel)
+        # Metadata stays the target's, as GNU tar does: the inode is shared.
+        self._replacing(rel, lambda: os.link(target, path, follow_symlinks=False))
+
+    def _special(self, rel: str, member: TarMember) -> None:
+        if member.kind == tarfile.FIFOTYPE:
+            kind = stat.S_IFIFO
+        elif self.as_root:
+            kind = _DEVICE_TYPES[member.kind]
+        else:
+            return  # devices need CAP_MKNOD; docker skips them in user namespaces too
+        path = self.root.join(rel)
+        device = os.makedev(member.devmajor, member.devminor)
+        self._replacing(rel, lambda: os.mknod(path, kind | 0o600, device))
+        self._owner(path, member)
+        self._xattrs(path, member)
+        os.chmod(path, member.mode & 0o7777)
+        os.utime(path, ns=(member.mtime_ns, member.mtime_ns), follow_symlinks=False)
+
+    def _whiteout(self, rel: str, member: TarMember) -> None:
+        if rel.rpartition("/")[2] in ("", ".", ".."):
+            raise InvalidArchive(f"invalid whiteout {member.name!r}")
+        path = self.root.join(rel)
+        try:
+            self._replacing(rel, lambda: make_whiteout(path))
+        except PermissionError as exc:
+            raise StoreError("unpacking a layer with whiteouts needs root (CAP_MKNOD)") from exc
+        self._owner(path, member)
+        os.utime(path, ns=(member.mtime_ns, member.mtime_ns), follow_symlinks=False)
+
+    def _opaque(self, parent: str) -> None:
+        try:
+            set_opaque(self.root.join(parent))
+        except PermissionError as exc:
+            raise StoreError("unpacking an opaque directory needs root (trusted.* xattrs)") from exc
+
+    def _replacing(self, rel: str, create: Callable[[], _T]) -> _T:
+        """Run ``create``; if something is in the way, remove it and run it again."""
+        try:
+            return create()
+        except FileExistsError:
+            self._remove(rel)
+        return create()
+
+    def _remove(self, rel: str) -> None:
+        if self.recorder is not None:
+            self.recorder.removed(rel)
+        path = self.root.join(rel)
+        if stat.S_ISDIR(os.lstat(path).st_mode):
+            shutil.rmtree(path)  # never follows symlinks
+            self.root.forget(rel)
+        else:
+            os.unlink(path)
+
+    def _owner(self, path: str, member: TarMember) -> None:
+        if self.as_root:
+            os.chown(path, member.uid, member.gid, follow_symlinks=False)
+
+    def _xattrs(self, target: int | str, member: TarMember) -> None:
+        for key, value in member.xattrs.items():
+            if key.startswith(OVERLAY_XATTR_PREFIX):
+                continue  # only whiteout markers may steer overlayfs
+            try:
+                if isinstance(target, int):
+                    os.setxattr(target, key, value)
+                else:
+                    os.setxattr(target, key, value, follow_symlinks=False)
+            except PermissionError:
+                continue  # docker ignores EPERM too (e.g. trusted.* without root)
+
+
+def _child(parent: str, name: str) -> str:
+    return f"{parent}/{name}" if parent else name
+
+
+def _write_all(fd: int, chunk: memoryview) -> None:
+    while chunk:
+        chunk = chunk[os.write(fd, chunk) :]
+
+
+def _failure(name: str, exc: OSError) -> DockyardError:
+    message = f"cannot unpack {name!r}: {exc.strerror or exc}"
+    if exc.errno in _STORE_ERRNOS:
+        return StoreError(message)
+    return InvalidArchive(message)

@@ -1,0 +1,128 @@
+"""A container's run state on disk (``<container_dir>/state.json``) and its true status.
+
+The monitor writes the file (atomically: temp + fsync + rename) when the container
+starts and when it exits.  A reader never trusts "running" alone: the monitor may
+have been killed.  ``current_status`` checks that the recorded monitor is alive
+(same pid *and* same start time, which defeats pid reuse); if not, the container
+is reconciled to exited — an orphaned container process is killed and removed from
+the runtime (exit 137, as containerd reports a task whose shim died).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+from dockyard.errors import DockyardError, StoreError
+
+STATE_FILE = "state.json"
+CREATED, RUNNING, EXITED = "created", "running", "exited"
+EXIT_MONITOR_LOST = 137  # 128 + SIGKILL: the container was (or is now) killed
+
+
+@dataclass
+class ContainerState:
+    """What ``ps``/``inspect``/``wait`` need; times are RFC3339Nano UTC strings."""
+
+    status: str = CREATED
+    container_id: str = ""
+    pid: int = 0  # the container's init, on the host
+    monitor_pid: int = 0
+    monitor_start: int = 0  # /proc/<pid>/stat starttime of the monitor
+    started_at: str = ""
+    finished_at: str = ""
+    exit_code: int | None = None
+    error: str = ""
+    runtime_path: str = ""  # so any later process can reach the runtime's state
+    runtime_root: str = ""
+
+    @property
+    def running(self) -> bool:
+        return self.status == RUNNING
+
+
+def rfc3339_nano(ns: int | None = None) -> str:
+    """Go's time.RFC3339Nano in UTC (trailing zeros of the fraction trimmed), as docker."""
+    ns = time.time_ns() if ns is None else ns
+    seconds, frac = divmod(ns, 1_000_000_000)
+    base = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
+    fraction = f"{frac:09d}".rstrip("0")
+    return f"{base}.{fraction}Z" if fraction else f"{base}Z"
+
+
+def read_state(container_dir: Path) -> ContainerState:
+    """The recorded state; ``created`` if the container never started."""
+    try:
+        raw = json.loads((container_dir / STATE_FILE).read_bytes())
+    except FileNotFoundError:
+        return ContainerState()
+    except (OSError, ValueError) as exc:
+        raise StoreError(f"unreadable container state in {container_dir}: {exc}") from exc
+    known = {f.name for f in fields(ContainerState)}
+    return ContainerState(**{k: v for k, v in raw.items() if k in known})
+
+
+def write_state(container_dir: Path, state: ContainerState) -> None:
+    """Replace ``state.json`` atomically (a reader sees the old or the new file, whole)."""
+    path = container_dir / STATE_FILE
+    tmp = container_dir / f".{STATE_FILE}.{os.getpid()}"
+    with open(tmp, "w") as f:
+        json.dump(asdict(state), f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def process_start_time(pid: int) -> int | None:
+    """The start time (clock ticks after boot) of a live, non-zombie process, else None."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return None
+    after_comm = stat[stat.rfind(b")") + 2 :].split()
+    if after_comm[0] in (b"Z", b"X"):  # dead, waiting to be reaped
+        return None
+    return int(after_comm[19])
+
+
+def monitor_alive(state: ContainerState) -> bool:
+    return state.monitor_pid > 0 and process_start_time(state.monitor_pid) == state.monitor_start
+
+
+def current_status(container_dir: Path) -> ContainerState:
+    """The container's state, reconciled with reality (see the module docstring)."""
+    state = read_state(container_dir)
+    if state.status == EXITED or state.monitor_pid == 0 or monitor_alive(state):
+        return state
+    cleanup_error = _kill_orphan(state)
+    state.status = EXITED
+    state.exit_code = EXIT_MONITOR_LOST
+    state.error = "container monitor died" + (
+        f"; cleanup failed: {cleanup_error}" if cleanup_error else ""
+    )
+    state.finished_at = state.finished_at or rfc3339_nano()
+    state.pid = 0
+    write_state(container_dir, state)
+    return state
+
+
+def _kill_orphan(state: ContainerState) -> str:
+    """Kill and forget the container in the runtime; an error message, or ""."""
+    if not state.runtime_path or not state.container_id:
+        return ""
+    from dockyard.runtime.runc import Runtime
+
+    runtime = Runtime(
+        name=os.path.basename(state.runtime_path),
+        path=state.runtime_path,
+        state_root=Path(state.runtime_root),
+    )
+    try:
+        runtime.delete(state.container_id, force=True)
+    except DockyardError as exc:  # recorded in the state, not hidden
+        return str(exc)
+    return ""
