@@ -1,0 +1,1 @@
+"""The registry: the distribution API client and the server."""

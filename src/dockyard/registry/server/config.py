@@ -1,0 +1,498 @@
+"""The registry's configuration: CNCF distribution's YAML format plus a ``dockyard:`` section.
+
+The keys distribution defines mean the same here::
+
+    version: 0.1
+    storage:
+      filesystem: {rootdirectory: /var/lib/registry}
+      delete: {enabled: true}
+      maintenance:
+        uploadpurging: {enabled: true, age: 168h, interval: 24h, dryrun: false}
+        readonly: {enabled: false}
+    http:
+      addr: :5000                       # host:port; ":5000" listens on every interface
+      host: https://registry.example    # external URL (for Location headers)
+      tls: {certificate: cert.pem, key: key.pem, clientcas: [ca.pem], minimumtls: tls1.2}
+    auth:                               # at most one of:
+      htpasswd: {realm: basic-realm, path: /etc/registry/htpasswd}
+      token: {realm: https://auth.example/token, service: registry, issuer: auth,
+              rootcertbundle: /etc/registry/token.crt, autoredirect: false}
+
+Sections distribution has and dockyard ignores (log, health, notifications, redis,
+proxy, ...) are accepted so that one file serves both; an unknown key inside a section
+dockyard reads is an error, to catch typos.
+
+dockyard's extension (distribution ignores unknown top-level sections)::
+
+    dockyard:
+      gc: {grace: 1h}             # garbage-collect never sweeps blobs younger than this
+      tokenissuer:                # serve auth.token.realm from this process
+        signingkey: token.key     # PEM private key (RSA or EC) whose certificate is in
+                                  # auth.token.rootcertbundle (`dockyard registry gen-key`)
+        htpasswd: htpasswd        # users (bcrypt entries, as `htpasswd -B` writes)
+        expiration: 5m
+        path: /auth/token         # default: the path of auth.token.realm
+        rules:                    # a request gets the union of every matching rule
+          - {repository: "public/*", anonymous: true, actions: [pull]}
+          - {repository: "*", users: ["*"], actions: [pull]}       # "*": any user
+          - {repository: "alice/*", users: [alice], actions: [pull, push, delete]}
+          - {catalog: true, users: [admin]}                         # registry:catalog:*
+
+``REGISTRY_<SECTION>_<KEY>...`` environment variables override keys as in
+distribution: the name is split on ``_``, matched case-insensitively against the
+nested keys (list items by index), and the value is parsed as YAML.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import ssl
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from dockyard.errors import ConfigError
+from dockyard.registry.server.settings import ServerSettings
+
+DEFAULT_ROOT = Path("/var/lib/registry")
+DEFAULT_ADDR = ":5000"
+ACTIONS = frozenset({"pull", "push", "delete", "*"})
+# Distribution sections dockyard accepts but does not act on.
+_IGNORED_TOP = frozenset(
+    {
+        "log",
+        "loglevel",
+        "health",
+        "notifications",
+        "redis",
+        "reporting",
+        "proxy",
+        "validation",
+        "middleware",
+        "compatibility",
+        "catalog",
+    }
+)
+_KNOWN_TOP = frozenset({"version", "storage", "http", "auth", "dockyard"}) | _IGNORED_TOP
+_DURATION_RE = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
+_UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def parse_duration(text: str, where: str) -> float:
+    """A Go duration (``168h``, ``1h30m``, ``500ms``) in seconds."""
+    if not isinstance(text, str) or not text:
+        raise ConfigError(f"{where}: expected a duration such as '1h30m', got {text!r}")
+    if text == "0":
+        return 0.0
+    pos, total = 0, 0.0
+    for match in _DURATION_RE.finditer(text):
+        if match.start() != pos:
+            break
+        total += float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+        pos = match.end()
+    if pos != len(text):
+        raise ConfigError(f"{where}: invalid duration {text!r} (use units h, m, s, ms)")
+    return total
+
+
+class Section:
+    """A mapping read from the config, with typed accessors that name the key on error."""
+
+    def __init__(self, path: str, data: Any) -> None:
+        if data is None:
+            data = {}
+        if not isinstance(data, Mapping):
+            raise ConfigError(f"{path}: expected a mapping, got {type(data).__name__}")
+        self.path = path
+        self.data: Mapping[str, Any] = data
+
+    def where(self, key: str) -> str:
+        return f"{self.path}.{key}" if self.path else key
+
+    def allow(self, *keys: str, ignored: frozenset[str] = frozenset()) -> None:
+        unknown = sorted(set(self.data) - set(keys) - ignored)
+        if unknown:
+            raise ConfigError(f"{self.where(unknown[0])}: unknown key (known: {', '.join(keys)})")
+
+    def section(self, key: str) -> Section:
+        return Section(self.where(key), self.data.get(key))
+
+    def has(self, key: str) -> bool:
+        return key in self.data
+
+    def string(self, key: str, default: str | None = None) -> str:
+        value = self.data.get(key, default)
+        if value is None:
+            raise ConfigError(f"{self.where(key)}: required")
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise ConfigError(f"{self.where(key)}: expected a string, got {value!r}")
+        return str(value)
+
+    def optional(self, key: str) -> str | None:
+        return self.string(key) if self.data.get(key) is not None else None
+
+    def boolean(self, key: str, default: bool = False) -> bool:
+        value = self.data.get(key, default)
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            return value.lower() == "true"
+        if not isinstance(value, bool):
+            raise ConfigError(f"{self.where(key)}: expected true or false, got {value!r}")
+        return value
+
+    def duration(self, key: str, default: str) -> float:
+        return parse_duration(self.data.get(key, default), self.where(key))
+
+    def strings(self, key: str) -> tuple[str, ...]:
+        value = self.data.get(key) or []
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{self.where(key)}: expected a list of strings, got {value!r}")
+        return tuple(value)
+
+    def items(self, key: str) -> list[Section]:
+        value = self.data.get(key) or []
+        if not isinstance(value, list):
+            raise ConfigError(f"{self.where(key)}: expected a list, got {value!r}")
+        return [Section(f"{self.where(key)}[{i}]", item) for i, item in enumerate(value)]
+
+
+def apply_env_overrides(raw: dict[str, Any], environ: Mapping[str, str]) -> list[str]:
+    """Apply ``REGISTRY_…`` variables in place; returns the names that were ignored."""
+    ignored: list[str] = []
+    for name in sorted(environ):
+        parts = name.split("_")
+        if parts[0] != "REGISTRY" or len(parts) < 2 or not all(parts[1:]):
+            continue
+        if parts[1].lower() not in _KNOWN_TOP:
+            ignored.append(name)  # distribution warns and ignores these too
+            continue
+        try:
+            value = yaml.safe_load(environ[name])
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"environment variable {name}: invalid value: {exc}") from exc
+        _set_path(raw, parts[1:], value, name)
+    return ignored
+
+
+def _set_path(node: Any, parts: list[str], value: Any, name: str) -> None:
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        if isinstance(node, list):
+            if not part.isdigit() or int(part) > len(node):
+                raise ConfigError(f"environment variable {name}: bad list index {part!r}")
+            if int(part) == len(node):
+                node.append({})
+            key: Any = int(part)
+        elif isinstance(node, dict):
+            key = next((k for k in node if str(k).upper() == part), part.lower())
+            if not last and not isinstance(node.get(key), dict | list):
+                node[key] = {}
+        else:
+            raise ConfigError(f"environment variable {name}: {part.lower()} is not a section")
+        if last:
+            node[key] = value
+        else:
+            node = node[key]
+
+
+def parse_addr(addr: str) -> tuple[str, int]:
+    """``host:port`` / ``:port`` / ``[v6]:port`` → (host, port); empty host = all interfaces."""
+    host, sep, port_text = addr.rpartition(":")
+    if not sep or not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise ConfigError(f"http.addr: expected HOST:PORT, got {addr!r}")
+    host = host.strip("[]") or "0.0.0.0"
+    return host, int(port_text)
+
+
+def load_yaml(path: Path | None) -> dict[str, Any]:
+    """The raw mapping of a config file (an empty one when there is no file)."""
+    if path is None:
+        return {"version": "0.1"}
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except OSError as exc:
+        raise ConfigError(f"cannot read config {path}: {exc.strerror}") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"invalid YAML in {path}: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level")
+    return raw
+
+
+@dataclass(frozen=True)
+class TLSConfig:
+    certificate: Path
+    key: Path
+    client_cas: tuple[Path, ...] = ()
+    minimum: str = "tls1.2"
+
+
+@dataclass(frozen=True)
+class HtpasswdConfig:
+    realm: str
+    path: Path
+
+
+@dataclass(frozen=True)
+class TokenConfig:
+    realm: str
+    service: str
+    issuer: str
+    rootcertbundle: Path
+    autoredirect: bool = False
+    autoredirect_path: str = "/auth/token"
+    signing_algorithms: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AccessRule:
+    """Grants ``actions`` on repositories matching ``repository`` (or on the catalog)."""
+
+    repository: str | None
+    catalog: bool
+    users: tuple[str, ...]
+    anonymous: bool
+    actions: frozenset[str]
+
+
+@dataclass(frozen=True)
+class TokenIssuerConfig:
+    signing_key: Path
+    htpasswd: Path | None
+    expiration: float
+    path: str
+    rules: tuple[AccessRule, ...]
+
+
+@dataclass(frozen=True)
+class UploadPurging:
+    enabled: bool = True
+    age: float = 168 * 3600.0
+    interval: float = 24 * 3600.0
+    dryrun: bool = False
+
+
+@dataclass(frozen=True)
+class RegistryConfig:
+    """Everything ``dockyard registry serve`` and ``garbage-collect`` need."""
+
+    root: Path = DEFAULT_ROOT
+    host: str = "0.0.0.0"
+    port: int = 5000
+    delete_enabled: bool = False
+    readonly: bool = False
+    purging: UploadPurging = field(default_factory=UploadPurging)
+    http_host: str | None = None
+    tls: TLSConfig | None = None
+    htpasswd: HtpasswdConfig | None = None
+    token: TokenConfig | None = None
+    issuer: TokenIssuerConfig | None = None
+    gc_grace: float = 3600.0
+    ignored_env: tuple[str, ...] = ()
+
+
+def load_config(path: Path | None, environ: Mapping[str, str] | None = None) -> RegistryConfig:
+    """Read a config file (or none), apply ``REGISTRY_*`` overrides, and validate it."""
+    raw = load_yaml(path)
+    ignored = apply_env_overrides(raw, os.environ if environ is None else environ)
+    top = Section("", raw)
+    top.allow(*sorted(_KNOWN_TOP - _IGNORED_TOP), ignored=_IGNORED_TOP)
+    if str(raw.get("version", "0.1")) != "0.1":
+        raise ConfigError(f"version: unsupported version {raw.get('version')!r}, expected 0.1")
+    storage = _storage(top.section("storage"))
+    host, port = parse_addr(_http(top.section("http"))["addr"])
+    http = top.section("http")
+    htpasswd = _htpasswd(top.section("auth"))
+    token = _token(top.section("auth"))
+    extension = top.section("dockyard")
+    extension.allow("gc", "tokenissuer")
+    return RegistryConfig(
+        **storage,
+        host=host,
+        port=port,
+        http_host=http.optional("host"),
+        tls=_tls(http.section("tls")) if http.has("tls") else None,
+        htpasswd=htpasswd,
+        token=token,
+        issuer=_issuer(extension.section("tokenissuer"), token)
+        if extension.has("tokenissuer")
+        else None,
+        gc_grace=extension.section("gc").duration("grace", "1h"),
+        ignored_env=tuple(ignored),
+    )
+
+
+def _storage(storage: Section) -> dict[str, Any]:
+    drivers = set(storage.data) - {"delete", "maintenance", "cache", "redirect", "tag"}
+    if drivers - {"filesystem"}:
+        raise ConfigError(f"storage: unsupported driver {sorted(drivers)[0]!r} (only filesystem)")
+    filesystem = storage.section("filesystem")
+    filesystem.allow("rootdirectory", "maxthreads")
+    storage.section("delete").allow("enabled")
+    maintenance = storage.section("maintenance")
+    maintenance.allow("uploadpurging", "readonly")
+    purging = maintenance.section("uploadpurging")
+    purging.allow("enabled", "age", "interval", "dryrun")
+    readonly = maintenance.section("readonly")
+    readonly.allow("enabled")
+    return {
+        "root": Path(filesystem.string("rootdirectory", str(DEFAULT_ROOT))),
+        "delete_enabled": storage.section("delete").boolean("enabled"),
+        "readonly": readonly.boolean("enabled"),
+        "purging": UploadPurging(
+            enabled=purging.boolean("enabled", True),
+            age=purging.duration("age", "168h"),
+            interval=purging.duration("interval", "24h"),
+            dryrun=purging.boolean("dryrun"),
+        ),
+    }
+
+
+def _http(http: Section) -> dict[str, str]:
+    http.allow(
+        "addr",
+        "net",
+        "host",
+        "tls",
+        "prefix",
+        "secret",
+        "relativeurls",
+        "debug",
+        "headers",
+        "http2",
+        "draintimeout",
+    )
+    if http.string("net", "tcp") != "tcp":
+        raise ConfigError(f"http.net: only tcp is supported, got {http.string('net')!r}")
+    if http.has("prefix") and http.string("prefix").strip("/"):
+        raise ConfigError("http.prefix: a path prefix is not supported")
+    return {"addr": http.string("addr", DEFAULT_ADDR)}
+
+
+def _tls(tls: Section) -> TLSConfig:
+    tls.allow("certificate", "key", "clientcas", "minimumtls", "ciphersuites")
+    minimum = tls.string("minimumtls", "tls1.2")
+    if minimum not in ("tls1.2", "tls1.3"):
+        raise ConfigError(f"http.tls.minimumtls: expected tls1.2 or tls1.3, got {minimum!r}")
+    return TLSConfig(
+        Path(tls.string("certificate")),
+        Path(tls.string("key")),
+        tuple(Path(p) for p in tls.strings("clientcas")),
+        minimum,
+    )
+
+
+def _htpasswd(auth: Section) -> HtpasswdConfig | None:
+    auth.allow("htpasswd", "token")
+    if auth.has("htpasswd") and auth.has("token"):
+        raise ConfigError("auth: configure either htpasswd or token, not both")
+    if not auth.has("htpasswd"):
+        return None
+    section = auth.section("htpasswd")
+    section.allow("realm", "path")
+    return HtpasswdConfig(section.string("realm"), Path(section.string("path")))
+
+
+def _token(auth: Section) -> TokenConfig | None:
+    if not auth.has("token"):
+        return None
+    token = auth.section("token")
+    token.allow(
+        "realm",
+        "service",
+        "issuer",
+        "rootcertbundle",
+        "autoredirect",
+        "autoredirectpath",
+        "signingalgorithms",
+        "jwks",
+    )
+    if token.has("jwks"):
+        raise ConfigError("auth.token.jwks: not supported, use rootcertbundle")
+    return TokenConfig(
+        realm=token.string("realm"),
+        service=token.string("service"),
+        issuer=token.string("issuer"),
+        rootcertbundle=Path(token.string("rootcertbundle")),
+        autoredirect=token.boolean("autoredirect"),
+        autoredirect_path=token.string("autoredirectpath", "/auth/token"),
+        signing_algorithms=token.strings("signingalgorithms"),
+    )
+
+
+def _issuer(section: Section, token: TokenConfig | None) -> TokenIssuerConfig:
+    section.allow("signingkey", "htpasswd", "expiration", "path", "rules")
+    if token is None:
+        raise ConfigError(
+            "dockyard.tokenissuer: needs auth.token (realm, service, issuer, "
+            "rootcertbundle) to say what it issues"
+        )
+    default_path = token.autoredirect_path if token.autoredirect else _url_path(token.realm)
+    path = section.string("path", default_path)
+    if not path.startswith("/") or path.startswith("/v2"):
+        raise ConfigError(f"dockyard.tokenissuer.path: {path!r} must start with / outside /v2")
+    htpasswd = section.optional("htpasswd")
+    return TokenIssuerConfig(
+        signing_key=Path(section.string("signingkey")),
+        htpasswd=Path(htpasswd) if htpasswd else None,
+        expiration=section.duration("expiration", "5m"),
+        path=path,
+        rules=tuple(_rule(rule) for rule in section.items("rules")),
+    )
+
+
+def _rule(rule: Section) -> AccessRule:
+    rule.allow("repository", "catalog", "users", "anonymous", "actions")
+    catalog = rule.boolean("catalog")
+    if catalog == rule.has("repository"):
+        raise ConfigError(f"{rule.path}: give exactly one of repository (a glob) or catalog")
+    actions = frozenset(rule.strings("actions")) if not catalog else frozenset({"*"})
+    if not actions or actions - ACTIONS:
+        raise ConfigError(f"{rule.where('actions')}: expected some of pull, push, delete, *")
+    users, anonymous = rule.strings("users"), rule.boolean("anonymous")
+    if not users and not anonymous:
+        raise ConfigError(f"{rule.path}: names no users and is not anonymous: it grants nothing")
+    return AccessRule(rule.optional("repository"), catalog, users, anonymous, actions)
+
+
+def _url_path(url: str) -> str:
+    match = re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://[^/]*(/[^?#]*)?", url)
+    if match is None:
+        raise ConfigError(f"auth.token.realm: expected an absolute URL, got {url!r}")
+    return match.group(1) or "/"
+
+
+def ssl_context(tls: TLSConfig) -> ssl.SSLContext:
+    """The server-side TLS context for ``http.tls``."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = (
+        ssl.TLSVersion.TLSv1_3 if tls.minimum == "tls1.3" else ssl.TLSVersion.TLSv1_2
+    )
+    try:
+        context.load_cert_chain(tls.certificate, tls.key)
+        for ca in tls.client_cas:
+            context.load_verify_locations(ca)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(f"http.tls: cannot load certificate or key: {exc}") from exc
+    if tls.client_cas:
+        context.verify_mode = ssl.CERT_REQUIRED
+    return context
+
+
+def server_settings(config: RegistryConfig) -> ServerSettings:
+    """The core's settings, with the access controller the config asks for."""
+    from dockyard.registry.server.auth import build_authorizer
+
+    return ServerSettings(
+        root=config.root,
+        delete_enabled=config.delete_enabled,
+        readonly=config.readonly,
+        authorizer=build_authorizer(config),
+        upload_purge_age=config.purging.age if config.purging.enabled else None,
+        upload_purge_interval=config.purging.interval,
+    )

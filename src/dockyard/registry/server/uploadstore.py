@@ -1,0 +1,204 @@
+"""Upload sessions, kept entirely on disk so they survive restarts and can move
+between worker processes: ``_uploads/<uuid>/startedat`` says the session exists,
+``_uploads/<uuid>/data`` holds the bytes received so far.
+
+The running hash is a per-process optimisation only: it is reused when the data
+file is exactly as this process left it, otherwise the file is re-hashed when the
+upload is closed (distribution does the same when its saved hash states are gone).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+from dockyard.digest import CHUNK, Digest, Hasher
+from dockyard.errors import DigestMismatch
+from dockyard.registry.server import layout
+from dockyard.registry.server.blobstore import BlobStore
+from dockyard.registry.server.cache import ContentCache
+from dockyard.registry.server.errors import UploadUnknown
+from dockyard.registry.server.storage.driver import (
+    FileInfo,
+    FileWriter,
+    PathNotFound,
+    StorageDriver,
+)
+from dockyard.registry.server.storage.filesystem import FilesystemDriver
+
+_StateKey = tuple[int, int, int]
+
+
+def _state_key(info: FileInfo) -> _StateKey:
+    return (info.size, info.mtime_ns, info.identity)
+
+
+class UploadWriter:
+    """Appends to one session's data, hashing on the way when the hash is known."""
+
+    def __init__(
+        self, store: UploadStore, key: tuple[str, str], out: FileWriter, hasher: Hasher | None
+    ) -> None:
+        self._store = store
+        self._key = key
+        self._out = out
+        self._hasher = hasher
+
+    @property
+    def size(self) -> int:
+        return self._out.size
+
+    def write(self, data: bytes) -> None:
+        self._out.write(data)
+        if self._hasher is not None:
+            self._hasher.update(data)
+
+    def close(self) -> None:
+        self._out.close()
+        self._store.remember_hash(*self._key, self._hasher)
+
+    def cancel(self) -> None:
+        """Truncate back to where this writer started."""
+        self._out.cancel()
+
+
+class UploadStore:
+    def __init__(self, driver: StorageDriver, blobs: BlobStore) -> None:
+        self.driver = driver
+        self.blobs = blobs
+        self._hashes: dict[tuple[str, str], tuple[_StateKey, Hasher]] = {}
+
+    def create(self, name: str) -> str:
+        upload_id = str(uuid.uuid4())
+        started = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        self.driver.writer(layout.upload_data(name, upload_id)).close()
+        self.driver.put_content(layout.upload_started_at(name, upload_id), started.encode())
+        return upload_id
+
+    def size(self, name: str, upload_id: str) -> int:
+        """Bytes received so far; raises UploadUnknown."""
+        try:
+            self.driver.stat(layout.upload_started_at(name, upload_id))
+        except PathNotFound as exc:
+            raise UploadUnknown(f"upload unknown: {upload_id}") from exc
+        try:
+            return self.driver.stat(layout.upload_data(name, upload_id)).size
+        except PathNotFound:
+            return 0
+
+    def open_writer(self, name: str, upload_id: str) -> UploadWriter:
+        size = self.size(name, upload_id)
+        out = self.driver.writer(layout.upload_data(name, upload_id), append=True)
+        return UploadWriter(self, (name, upload_id), out, self._take_hash(name, upload_id, size))
+
+    def remember_hash(self, name: str, upload_id: str, hasher: Hasher | None) -> None:
+        if hasher is None:
+            return
+        try:
+            info = self.driver.stat(layout.upload_data(name, upload_id))
+        except PathNotFound:
+            return
+        if info.size == hasher.size:
+            self._hashes[(name, upload_id)] = (_state_key(info), hasher)
+
+    def _take_hash(self, name: str, upload_id: str, size: int) -> Hasher | None:
+        entry = self._hashes.pop((name, upload_id), None)
+        if size == 0:
+            return Hasher()
+        if entry is None:
+            return None
+        try:
+            info = self.driver.stat(layout.upload_data(name, upload_id))
+        except PathNotFound:
+            return None
+        return entry[1] if entry[0] == _state_key(info) else None
+
+    def _digest_of_data(self, name: str, upload_id: str, algorithm: str) -> tuple[Digest, int]:
+        size = self.size(name, upload_id)
+        hasher = self._take_hash(name, upload_id, size)
+        if hasher is not None and hasher.algorithm == algorithm:
+            return hasher.digest(), size
+        hasher = Hasher(algorithm)
+        with self.driver.reader(layout.upload_data(name, upload_id)) as stream:
+            while chunk := stream.read(CHUNK):
+                hasher.update(chunk)
+        return hasher.digest(), hasher.size
+
+    def finish(self, name: str, upload_id: str, expected: Digest) -> int:
+        """Verify, move the data into blobs/, link it into ``name``; returns the size.
+
+        Blocking (may hash and fsync a large file): call it from a thread.
+        On a digest mismatch the session is dropped and nothing is kept.
+        """
+        actual, size = self._digest_of_data(name, upload_id, expected.algorithm)
+        if actual != expected:
+            self.cancel(name, upload_id)
+            raise DigestMismatch(str(expected), str(actual), "blob")
+        data = layout.upload_data(name, upload_id)
+        self.driver.writer(data, append=True).commit()  # fsync before it becomes visible
+        self.blobs.adopt(data, expected)
+        self.blobs.link(name, expected)
+        self.cancel(name, upload_id)
+        return size
+
+    def cancel(self, name: str, upload_id: str) -> None:
+        self._hashes.pop((name, upload_id), None)
+        try:
+            self.driver.delete(layout.upload_dir(name, upload_id))
+        except PathNotFound as exc:
+            raise UploadUnknown(f"upload unknown: {upload_id}") from exc
+
+    def started_at(self, name: str, upload_id: str) -> float:
+        path = layout.upload_started_at(name, upload_id)
+        try:
+            text = self.driver.get_content(path).decode().strip()
+            return datetime.fromisoformat(text).timestamp()
+        except ValueError:
+            return self.driver.stat(path).mtime_ns / 1e9
+
+
+def _repositories_with_uploads(driver: StorageDriver, path: str, prefix: str) -> list[str]:
+    """Repository names under ``path`` that have an ``_uploads`` directory."""
+    found: list[str] = []
+    try:
+        children = sorted(driver.list(path))
+    except PathNotFound:
+        return found
+    for child in children:
+        if child == "_uploads" and prefix:
+            found.append(prefix)
+        elif not child.startswith("_") and driver.stat(f"{path}/{child}").is_dir:
+            found += _repositories_with_uploads(
+                driver, f"{path}/{child}", f"{prefix}/{child}" if prefix else child
+            )
+    return found
+
+
+def purge_uploads(uploads: UploadStore, older_than: float) -> int:
+    """Delete sessions started more than ``older_than`` seconds ago; returns how many."""
+    driver = uploads.driver
+    cutoff = time.time() - older_than
+    purged = 0
+    for name in _repositories_with_uploads(driver, layout.REPOSITORIES, ""):
+        try:
+            upload_ids = driver.list(layout.uploads(name))
+        except PathNotFound:
+            continue
+        for upload_id in upload_ids:
+            if not layout.UPLOAD_ID_RE.match(upload_id):
+                continue  # not ours or not a session: leave it alone
+            try:
+                if uploads.started_at(name, upload_id) < cutoff:
+                    uploads.cancel(name, upload_id)
+                    purged += 1
+            except (PathNotFound, UploadUnknown):
+                continue
+    return purged
+
+
+def purge_stale_uploads(root: Path, older_than: float) -> int:
+    """``storage.maintenance.uploadpurging``: purge a filesystem store's stale uploads."""
+    driver = FilesystemDriver(root)
+    return purge_uploads(UploadStore(driver, BlobStore(driver, ContentCache(driver))), older_than)
