@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import sys
 from pathlib import Path
 
@@ -52,13 +53,20 @@ def serve(config: Path | None, addr: str | None, root: Path | None, workers: int
         click.echo(f"warning: ignoring unrecognized environment variable {name}", err=True)
     tls = cfg.ssl_context(settings.tls) if settings.tls else None
     server_settings = cfg.server_settings(settings)
+    on_app = None
     if settings.issuer is not None and settings.token is not None:
-        from dockyard.registry.server.token_issuer import TokenIssuer, serve_with_issuer
+        from dockyard.registry.server.token_issuer import TokenIssuer, add_token_routes
 
         issuer = TokenIssuer(settings.issuer, settings.token)
-        serve_with_issuer(server_settings, issuer, settings.host, settings.port, tls, workers)
-        return
-    run(server_settings, settings.host, settings.port, ssl_context=tls, workers=workers)
+        on_app = functools.partial(add_token_routes, issuer=issuer)
+    run(
+        server_settings,
+        settings.host,
+        settings.port,
+        ssl_context=tls,
+        workers=workers,
+        on_app=on_app,
+    )
 
 
 @registry.command("garbage-collect")

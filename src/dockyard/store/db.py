@@ -13,7 +13,7 @@ from pathlib import Path
 
 from dockyard.errors import StoreError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS layers (
@@ -64,6 +64,26 @@ CREATE TABLE IF NOT EXISTS repo_digests (
     PRIMARY KEY (name, digest)
 );
 CREATE INDEX IF NOT EXISTS repo_digests_image ON repo_digests(image_id);
+CREATE TABLE IF NOT EXISTS containers (
+    id          TEXT PRIMARY KEY,    -- 64 hex
+    name        TEXT NOT NULL UNIQUE, -- without docker's leading slash
+    image_id    TEXT NOT NULL,       -- may outlive the image row (rmi -f)
+    image_name  TEXT NOT NULL,       -- as the user gave it (Config.Image)
+    created     TEXT NOT NULL,       -- RFC3339Nano
+    config      TEXT NOT NULL,       -- JSON: docker's container Config
+    host_config TEXT NOT NULL,       -- JSON: docker's HostConfig (Binds, Mounts, ...)
+    path        TEXT NOT NULL,       -- the command (Path) ...
+    args        TEXT NOT NULL        -- ... and its arguments (JSON list)
+);
+CREATE TABLE IF NOT EXISTS container_layers (  -- keeps a container's layers from GC
+    container_id TEXT NOT NULL REFERENCES containers(id) ON DELETE CASCADE,
+    position     INTEGER NOT NULL,
+    diff_id      TEXT NOT NULL,
+    blob         TEXT NOT NULL,
+    PRIMARY KEY (container_id, position)
+);
+CREATE INDEX IF NOT EXISTS container_layers_diff ON container_layers(diff_id);
+CREATE INDEX IF NOT EXISTS containers_image ON containers(image_id);
 """
 
 

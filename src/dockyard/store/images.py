@@ -220,9 +220,14 @@ def delete_image(conn: sqlite3.Connection, image_id: Digest) -> None:
     conn.execute("DELETE FROM images WHERE id=?", (str(image_id),))
 
 
+# A container keeps its image's layers (and their blobs, for commit) even after rmi -f.
+_LAYERS_IN_USE = "SELECT diff_id FROM image_layers UNION SELECT diff_id FROM container_layers"
+
+
 def unreferenced_layers(conn: sqlite3.Connection) -> list[Digest]:
     rows = conn.execute(
-        "SELECT diff_id FROM layers WHERE diff_id NOT IN (SELECT diff_id FROM image_layers)"
+        "SELECT diff_id FROM layers WHERE diff_id NOT IN "
+        f"({_LAYERS_IN_USE})"
     ).fetchall()
     return [Digest.parse(r[0]) for r in rows]
 
@@ -230,6 +235,6 @@ def unreferenced_layers(conn: sqlite3.Connection) -> list[Digest]:
 def unreferenced_blobs(conn: sqlite3.Connection) -> list[Digest]:
     rows = conn.execute(
         # A layer's other blobs (e.g. compressed for a push) live as long as the layer.
-        "SELECT digest FROM blobs WHERE diff_id NOT IN (SELECT diff_id FROM image_layers)"
+        f"SELECT digest FROM blobs WHERE diff_id NOT IN ({_LAYERS_IN_USE})"
     ).fetchall()
     return [Digest.parse(r[0]) for r in rows]

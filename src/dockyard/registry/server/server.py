@@ -12,6 +12,7 @@ import os
 import signal
 import socket
 import ssl
+from collections.abc import Callable
 
 from aiohttp import web
 
@@ -23,6 +24,9 @@ from dockyard.registry.server.uploadstore import purge_stale_uploads
 __all__ = ["purge_stale_uploads", "serve"]
 
 log = logging.getLogger("dockyard.registry")
+
+# Extra routes for each worker's application (e.g. the built-in token endpoint).
+AppHook = Callable[[web.Application], None] | None
 
 
 def _listen(host: str, port: int, reuse_port: bool) -> socket.socket:
@@ -38,10 +42,16 @@ def _listen(host: str, port: int, reuse_port: bool) -> socket.socket:
 
 
 async def _run(
-    settings: ServerSettings, sock: socket.socket, ssl_context: ssl.SSLContext | None
+    settings: ServerSettings,
+    sock: socket.socket,
+    ssl_context: ssl.SSLContext | None,
+    on_app: AppHook,
 ) -> None:
+    app = create_app(settings)
+    if on_app is not None:
+        on_app(app)
     runner = web.AppRunner(
-        create_app(settings),
+        app,
         access_log=logging.getLogger("aiohttp.access") if settings.access_log else None,
         access_log_format=ACCESS_LOG_FORMAT,
         handle_signals=False,
@@ -59,7 +69,11 @@ async def _run(
 
 
 def _spawn(
-    settings: ServerSettings, host: str, port: int, ssl_context: ssl.SSLContext | None
+    settings: ServerSettings,
+    host: str,
+    port: int,
+    ssl_context: ssl.SSLContext | None,
+    on_app: AppHook,
 ) -> int:
     pid = os.fork()
     if pid:
@@ -68,7 +82,7 @@ def _spawn(
     try:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.SIG_DFL)
-        asyncio.run(_run(settings, _listen(host, port, reuse_port=True), ssl_context))
+        asyncio.run(_run(settings, _listen(host, port, reuse_port=True), ssl_context, on_app))
     except BaseException:
         log.exception("registry worker %d failed", os.getpid())
         code = 1
@@ -77,7 +91,12 @@ def _spawn(
 
 
 def _supervise(
-    settings: ServerSettings, host: str, port: int, ssl_context: ssl.SSLContext | None, workers: int
+    settings: ServerSettings,
+    host: str,
+    port: int,
+    ssl_context: ssl.SSLContext | None,
+    workers: int,
+    on_app: AppHook,
 ) -> None:
     # Holding a bound (not listening) socket reserves the port for the workers.
     reservation = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
@@ -93,7 +112,7 @@ def _supervise(
         for pid in children:
             os.kill(pid, signal.SIGTERM)
 
-    children = {_spawn(settings, host, port, ssl_context) for _ in range(workers)}
+    children = {_spawn(settings, host, port, ssl_context, on_app) for _ in range(workers)}
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     log.info("registry listening on %s:%d with %d workers", host, port, workers)
@@ -105,7 +124,7 @@ def _supervise(
         children.discard(pid)
         if not stopping:
             log.warning("registry worker %d exited; starting another", pid)
-            children.add(_spawn(settings, host, port, ssl_context))
+            children.add(_spawn(settings, host, port, ssl_context, on_app))
     reservation.close()
 
 
@@ -115,13 +134,14 @@ def serve(
     port: int,
     ssl_context: ssl.SSLContext | None = None,
     workers: int = 1,
+    on_app: AppHook = None,
 ) -> None:
-    """Serve until SIGTERM / SIGINT."""
+    """Serve until SIGTERM / SIGINT; ``on_app`` adds routes to each worker's application."""
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     if workers <= 1:
         sock = _listen(host, port, reuse_port=False)
         log.info("registry listening on %s:%d", host, sock.getsockname()[1])
-        asyncio.run(_run(settings, sock, ssl_context))
+        asyncio.run(_run(settings, sock, ssl_context, on_app))
         return
-    _supervise(settings, host, port, ssl_context, workers)
+    _supervise(settings, host, port, ssl_context, workers, on_app)

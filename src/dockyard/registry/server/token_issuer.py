@@ -16,18 +16,12 @@ The token is a JWT signed with ``signingkey``, carrying the matching certificate
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import contextlib
 import datetime
 import fnmatch
 import json
-import logging
-import os
 import re
 import secrets
-import signal
-import ssl
 import time
 from pathlib import Path
 
@@ -39,7 +33,6 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import NameOID
 
 from dockyard.errors import AuthenticationFailed, ConfigError
-from dockyard.registry.server.app import create_app
 from dockyard.registry.server.auth import (
     Htpasswd,
     basic_credentials,
@@ -47,8 +40,6 @@ from dockyard.registry.server.auth import (
     load_certificates,
 )
 from dockyard.registry.server.config import AccessRule, TokenConfig, TokenIssuerConfig
-from dockyard.registry.server.observability import ACCESS_LOG_FORMAT
-from dockyard.registry.server.settings import ServerSettings
 
 _SCOPE_RE = re.compile(r"^([a-z0-9]+)(?:\([a-z0-9]+\))?:(.+):([a-z*]+(?:,[a-z*]+)*)$")
 SigningKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
@@ -239,66 +230,3 @@ def generate_signing_key(
     )
     key_path.chmod(0o600)
     cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-
-
-def serve_with_issuer(
-    settings: ServerSettings,
-    issuer: TokenIssuer,
-    host: str,
-    port: int,
-    ssl_context: ssl.SSLContext | None = None,
-    workers: int = 1,
-) -> None:
-    """Like ``server.serve``, with the token endpoint mounted on each worker's app.
-
-    ``server.serve`` builds its application itself, so this runs the same loop with one
-    more step; workers are forked processes on one SO_REUSEPORT port.
-    """
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    children: list[int] = []
-    for _ in range(workers - 1):
-        pid = os.fork()
-        if pid == 0:
-            try:
-                asyncio.run(_run_worker(settings, issuer, host, port, ssl_context, workers))
-            finally:
-                os._exit(0)
-        children.append(pid)
-    try:
-        asyncio.run(_run_worker(settings, issuer, host, port, ssl_context, workers))
-    finally:
-        for pid in children:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGTERM)
-            os.waitpid(pid, 0)
-
-
-async def _run_worker(
-    settings: ServerSettings,
-    issuer: TokenIssuer,
-    host: str,
-    port: int,
-    ssl_context: ssl.SSLContext | None,
-    workers: int,
-) -> None:
-    app = create_app(settings)
-    add_token_routes(app, issuer)
-    runner = web.AppRunner(
-        app,
-        access_log_format=ACCESS_LOG_FORMAT,
-        handle_signals=False,
-        access_log=logging.getLogger("aiohttp.access") if settings.access_log else None,
-    )
-    await runner.setup()
-    await web.TCPSite(runner, host, port, ssl_context=ssl_context, reuse_port=workers > 1).start()
-    logging.getLogger("dockyard.registry").info(
-        "registry with token issuer at %s listening on %s:%d", issuer.config.path, host, port
-    )
-    stop = asyncio.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        asyncio.get_running_loop().add_signal_handler(signum, stop.set)
-    try:
-        await stop.wait()
-    finally:
-        await runner.cleanup()
