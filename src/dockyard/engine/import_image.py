@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 
 from dockyard.digest import Digest
@@ -33,7 +34,8 @@ def import_image(
     with store.staging() as staging:
         stream = open_input(source)
         try:
-            staged = ingest_layer(staging, stream, mt.DOCKER_LAYER)
+            reopen = None if stream is sys.stdin.buffer else functools.partial(open_input, source)
+            staged = ingest_layer(staging, stream, mt.DOCKER_LAYER, reopen=reopen)
         finally:
             if stream is not sys.stdin.buffer:
                 stream.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -77,6 +78,7 @@ def _stage_layers(
                         layer.media_type,
                         expected_blob=layer.digest,
                         expected_diff_id=diff_id,
+                        reopen=functools.partial(index.open, layer.member),
                     )
                 except DockyardError as exc:
                     exc.with_context(f"loading layer {layer.member}")

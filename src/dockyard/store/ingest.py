@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,20 +53,24 @@ def ingest_layer(
     media_type: str,
     expected_blob: Digest | None = None,
     expected_diff_id: Digest | None = None,
+    reopen: Callable[[], BinaryIO] | None = None,
 ) -> StagedLayer:
-    """Stage one layer from its blob stream, verifying the digests it is announced with."""
+    """Stage one layer from its blob stream, verifying the digests it is announced with.
+
+    ``reopen`` gives the same bytes again (a file, an archive member): then an
+    uncompressed tar is not copied aside while unpacking, only re-read in the rare
+    case that its tar-split record cannot serve.
+    """
     head = _read_head(stream)
     source = as_binary(PrefixedReader(head, stream))
+    uncompressed = detect_compression(head) == "none"
     blob_path = staging.new_path("blob-")
     layer_path = _new_layer_dir(staging)
-    with open(blob_path, "wb") as blob_file:
-        blob = HashingReader(source, sink=blob_file)
-        if detect_compression(head) == "none":
-            recorder: TarSplitRecorder | None = TarSplitRecorder()
-            tar = blob
-        else:
-            recorder = None
-            tar = HashingReader(open_decompressed(as_binary(blob)))
+    with ExitStack() as stack:
+        sink = None if uncompressed and reopen else stack.enter_context(open(blob_path, "wb"))
+        blob = HashingReader(source, sink=sink)
+        recorder = TarSplitRecorder() if uncompressed else None
+        tar = blob if uncompressed else HashingReader(open_decompressed(as_binary(blob)))
         stats = unpack_layer(as_binary(tar), layer_path / "diff", recorder)
         tar.drain()
         blob.drain()
@@ -76,8 +81,10 @@ def ingest_layer(
     kept: Path | None = blob_path
     if record is not None:
         (layer_path / TAR_SPLIT).write_bytes(record)
-        blob_path.unlink()  # never written back: deleted while still in the page cache
+        blob_path.unlink(missing_ok=True)  # deleted while still in the page cache
         kept = None
+    elif sink is None and reopen is not None:
+        _copy_verified(reopen, blob_path, blob_digest)
     return _finish(
         layer_path,
         stats,
@@ -89,6 +96,15 @@ def ingest_layer(
         kept,
         expected_diff_id,
     )
+
+
+def _copy_verified(reopen: Callable[[], BinaryIO], target: Path, digest: Digest) -> None:
+    """Copy the source again into ``target``; it must still be the bytes just unpacked."""
+    with reopen() as again, open(target, "wb") as out:
+        copy = HashingReader(again, sink=out)
+        copy.drain()
+    if copy.hasher.digest() != digest:
+        raise DigestMismatch(str(digest), str(copy.hasher.digest()), "layer (re-read)")
 
 
 def ingest_blob_file(

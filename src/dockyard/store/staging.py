@@ -61,19 +61,26 @@ def remove_stale(tmp_root: Path) -> None:
         return
     now = time.time()
     for entry in tmp_root.iterdir():
-        lock_path = entry / _LOCK_NAME
-        if entry.name.startswith("."):
-            # Still being set up, or a crash during set-up: only the latter grows old.
-            if now - entry.lstat().st_mtime > _HIDDEN_GRACE_SECONDS:
-                shutil.rmtree(entry, ignore_errors=True)
-            continue
-        if not lock_path.exists():
-            shutil.rmtree(entry, ignore_errors=True)
-            continue
-        fd = try_lock(lock_path)
-        if fd is None:
-            continue
         try:
+            _remove_if_stale(entry, now)
+        except FileNotFoundError:
+            continue  # another process removed it first
+
+
+def _remove_if_stale(entry: Path, now: float) -> None:
+    lock_path = entry / _LOCK_NAME
+    if entry.name.startswith("."):
+        # Still being set up, or a crash during set-up (or trash): only the latter grow old.
+        if now - entry.lstat().st_mtime > _HIDDEN_GRACE_SECONDS:
             shutil.rmtree(entry, ignore_errors=True)
-        finally:
-            os.close(fd)
+        return
+    if not lock_path.exists():
+        shutil.rmtree(entry, ignore_errors=True)
+        return
+    fd = try_lock(lock_path)
+    if fd is None:
+        return  # its owner is alive
+    try:
+        shutil.rmtree(entry, ignore_errors=True)
+    finally:
+        os.close(fd)
