@@ -1,4 +1,5 @@
-"""``inspect``: low-level information on images (containers and volumes join later)."""
+"""``inspect``: low-level information on containers and images (a container first when a
+name means both, as docker)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import click
 from dockyard.cli.common import get_store
 from dockyard.cli.formatting import render_template
 from dockyard.errors import DockyardError, NotFound
+from dockyard.store.store import Store
 
 
 @click.command("inspect")
@@ -22,14 +24,12 @@ def inspect(
     ctx: click.Context, names: tuple[str, ...], fmt: str | None, kind: str | None, size: bool
 ) -> None:
     """Return low-level information on Docker objects."""
-    from dockyard.engine.inspect_image import inspect_image
-
     store = get_store(ctx)
     results: list[dict[str, Any]] = []
     failed = False
     for name in names:
         try:
-            results.append(inspect_image(store, name))
+            results.append(_inspect_one(store, name, kind))
         except NotFound:
             click.echo(f"Error: No such object: {name}", err=True)
             failed = True
@@ -43,3 +43,20 @@ def inspect(
         click.echo(json.dumps(results, indent=4))
     if failed:
         raise click.exceptions.Exit(1)
+
+
+def _inspect_one(store: Store, name: str, kind: str | None) -> dict[str, Any]:
+    from dockyard.engine.inspect_image import inspect_image
+    from dockyard.store.containers import find_container
+
+    if kind in (None, "container"):
+        record = find_container(store.conn, name)
+        if record is not None:
+            from dockyard.engine.container_inspect import inspect_container
+
+            return inspect_container(store, record)
+        if kind == "container":
+            raise NotFound(f"No such container: {name}")
+    if kind == "volume":
+        raise NotFound(f"No such volume: {name}")
+    return inspect_image(store, name)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+
 import click
 
 from dockyard.errors import DockyardError
@@ -30,7 +31,28 @@ COMMANDS: dict[str, str] = {
     "push": "dockyard.cli.distribution:push",
     "login": "dockyard.cli.distribution:login",
     "logout": "dockyard.cli.distribution:logout",
+    "run": "dockyard.cli.run:run",
+    "create": "dockyard.cli.run:create",
+    "start": "dockyard.cli.run:start",
+    "exec": "dockyard.cli.run:exec_",
+    "attach": "dockyard.cli.run:attach",
+    "ps": "dockyard.cli.containers:ps",
+    "stop": "dockyard.cli.containers:stop",
+    "kill": "dockyard.cli.containers:kill",
+    "restart": "dockyard.cli.containers:restart",
+    "rm": "dockyard.cli.containers:rm",
+    "logs": "dockyard.cli.containers:logs",
+    "wait": "dockyard.cli.containers:wait",
+    "rename": "dockyard.cli.containers:rename",
+    "container": "dockyard.cli.containers:container_group",
+    "commit": "dockyard.cli.commit:commit",
+    "diff": "dockyard.cli.commit:diff",
+    "export": "dockyard.cli.commit:export",
+    "cp": "dockyard.cli.commit:cp",
 }
+# Docker exits 125 when the daemon fails these (the container's own code otherwise).
+DAEMON_EXIT_COMMANDS = frozenset({"run", "create", "start"})
+DAEMON_FAILED = 125
 
 
 class LazyGroup(click.Group):
@@ -63,6 +85,19 @@ def cli(ctx: click.Context, root: str | None) -> None:
     ctx.obj = {"root": root}
 
 
+def _command_name(argv: list[str]) -> str | None:
+    """The subcommand in ``argv``, past the group's own options (``--root DIR``)."""
+    args = iter(argv)
+    for arg in args:
+        if arg == "--root":
+            next(args, None)
+        elif arg == "container":
+            continue  # `container run` is `run`
+        elif not arg.startswith("-"):
+            return arg
+    return None
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI; a DockyardError becomes ``Error: …`` on stderr and docker's exit code."""
     try:
@@ -70,7 +105,12 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(code if isinstance(code, int) else 0)
     except DockyardError as exc:
         click.echo(f"Error: {exc}", err=True)
-        sys.exit(exc.exit_code)
+        code = exc.exit_code
+        if code == 1 and _command_name(sys.argv[1:] if argv is None else argv) in (
+            DAEMON_EXIT_COMMANDS
+        ):
+            code = DAEMON_FAILED
+        sys.exit(code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:

@@ -64,6 +64,14 @@ def remove_image(store: Store, name: str, force: bool = False) -> list[str]:
         image_id = records.resolve_image(conn, name)
         tags = records.tags_of(conn, image_id)
         by_reference = _names_a_tag(name, tags)
+        users = _container_users(store, conn, image_id)
+        if by_reference is not None and len(tags) == 1 and users and not force:
+            raise Conflict(
+                f'conflict: unable to remove repository reference "{name}" (must force) - '
+                f"container {users[0][0][:12]} is using its referenced image {image_id.short}"
+            )
+        if by_reference is None and users:
+            _refuse_by_id(image_id, users, force)
         if by_reference is not None:
             records.untag(conn, by_reference)
             lines.append(f"Untagged: {by_reference.familiar}")
@@ -80,6 +88,8 @@ def remove_image(store: Store, name: str, force: bool = False) -> list[str]:
                 lines.append(f"Untagged: {ref.familiar}")
         for ref in records.repo_digests_of(conn, image_id):
             lines.append(f"Untagged: {ref.familiar}")
+        if any(running for _, running in users):
+            return lines  # untagged only: a running container keeps its image (docker)
         if records.children_of(conn, image_id):
             if by_reference is not None:
                 return lines
@@ -89,6 +99,35 @@ def remove_image(store: Store, name: str, force: bool = False) -> list[str]:
             )
         lines.extend(_delete(store, conn, image_id))
     return lines
+
+
+def _container_users(
+    store: Store, conn: sqlite3.Connection, image_id: Digest
+) -> list[tuple[str, bool]]:
+    """(container id, running?) of each container made from the image."""
+    from dockyard.runtime.state import current_status
+    from dockyard.store.containers import containers_of_image
+
+    return [
+        (cid, current_status(store.layout.containers / cid).running)
+        for cid in containers_of_image(conn, image_id)
+    ]
+
+
+def _refuse_by_id(image_id: Digest, users: list[tuple[str, bool]], force: bool) -> None:
+    """Docker's conflicts for ``rmi <id>``: a running container always, a stopped one
+    unless forced (its layers stay for the container, see ``container_layers``)."""
+    for cid, running in users:
+        if running:
+            raise Conflict(
+                f"conflict: unable to delete {image_id.short} (cannot be forced) - "
+                f"image is being used by running container {cid[:12]}"
+            )
+    if not force:
+        raise Conflict(
+            f"conflict: unable to delete {image_id.short} (must be forced) - "
+            f"image is being used by stopped container {users[0][0][:12]}"
+        )
 
 
 def _names_a_tag(name: str, tags: list[Reference]) -> Reference | None:

@@ -63,6 +63,7 @@ class MonitorConfig:
     runtime_root: str
     tty: bool = False
     on_exit: list[str] = field(default_factory=list)  # argv run after exit, e.g. for --rm
+    rootfs: str = ""  # unmounted once the container is gone, before the exit is recorded
 
     @classmethod
     def load(cls, path: Path) -> MonitorConfig:
@@ -131,6 +132,7 @@ class Monitor:
             outputs = self._start()
         except DockyardError as exc:
             log.close()
+            self._unmount()
             self._finish(startup_exit_code(exc), str(exc))
             send_message(self.channel, failure_message(exc))
             return
@@ -147,6 +149,8 @@ class Monitor:
             self.runtime.delete(self.config.container_id, force=True)
         except DockyardError as exc:
             error = f"removing the container from the runtime failed: {exc}"
+        # Before the exit is recorded: a `start` that sees "exited" mounts afresh.
+        error = self._unmount() or error
         self._finish(code, error)
         if self.attached:
             send_message(self.channel, {"exit_code": code})
@@ -234,6 +238,17 @@ class Monitor:
         except ChildProcessError:  # not re-parented to us: the status is lost
             return EXIT_UNKNOWN
         return _proc.exit_code(status)
+
+    def _unmount(self) -> str:
+        if not self.config.rootfs:
+            return ""
+        from dockyard.runtime.overlay import unmount_rootfs
+
+        try:
+            unmount_rootfs(Path(self.config.rootfs))
+        except DockyardError as exc:
+            return str(exc)
+        return ""
 
     def _finish(self, code: int, error: str) -> None:
         self.state.status, self.state.exit_code, self.state.error = EXITED, code, error

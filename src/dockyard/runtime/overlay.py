@@ -104,7 +104,13 @@ def ensure_init_layer(layers_root: Path) -> Path:
 
 
 def mount_rootfs(
-    lowers: Sequence[Path], upper: Path, work: Path, merged: Path, links_dir: Path
+    lowers: Sequence[Path],
+    upper: Path,
+    work: Path,
+    merged: Path,
+    links_dir: Path,
+    *,
+    volatile: bool = False,
 ) -> None:
     """Mount ``merged`` as overlayfs of ``lowers`` (top-most first) under ``upper``.
 
@@ -112,6 +118,10 @@ def mount_rootfs(
     absolute option string would exceed a page, and then every lower must be
     ``<links_dir>/<id>/diff``.  Not thread-safe against other threads that use
     relative paths while a long mount runs (the process cwd changes briefly).
+
+    ``volatile`` (for a throw-away upper, e.g. ``run --rm``) skips overlayfs' sync
+    of the whole upper filesystem at unmount, which costs 30-400 ms on a busy disk;
+    such an upper must not be mounted again (the kernel refuses to).
     """
     for directory in (upper, work, merged):
         directory.mkdir(parents=True, exist_ok=True)
@@ -120,6 +130,8 @@ def mount_rootfs(
         empty.mkdir(exist_ok=True)
         lowers = [empty]
     tail = f",upperdir={upper},workdir={work}{_extra_options()}"
+    if volatile and _volatile_supported:
+        tail += ",volatile"
     data = "lowerdir=" + ":".join(str(p) for p in lowers) + tail
     try:
         if len(data) < _PAGE_SIZE:
@@ -133,7 +145,18 @@ def mount_rootfs(
             raise StoreError(f"too many layers to mount ({len(lowers)})")
         _mount_relative(links_dir, str(merged), data)
     except OSError as exc:
+        if volatile and _volatile_supported and exc.errno == errno.EINVAL:
+            _disable_volatile()  # a kernel before 5.10
+            return mount_rootfs(lowers, upper, work, merged, links_dir)
         raise StoreError(f"cannot mount container rootfs at {merged}: {exc.strerror}") from exc
+
+
+_volatile_supported = True
+
+
+def _disable_volatile() -> None:
+    global _volatile_supported
+    _volatile_supported = False
 
 
 def _layer_id(lower: Path, links_dir: Path) -> str:

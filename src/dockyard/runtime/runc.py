@@ -221,6 +221,13 @@ class Runtime:
                 raise Conflict(f"container {container_id} is not running") from exc
             raise
 
+    def pause(self, container_id: str) -> None:
+        """Freeze every process of the container (cgroup freezer), e.g. during a commit."""
+        self._call("pause", container_id)
+
+    def resume(self, container_id: str) -> None:
+        self._call("resume", container_id)
+
     def delete(self, container_id: str, *, force: bool = False) -> None:
         """Forget the container (``--force`` kills it first); a no-op if unknown."""
         with contextlib.suppress(ContainerNotFound):

@@ -1,0 +1,134 @@
+"""Containers, dockyard vs docker in one run: ``run --rm busybox true`` and ``commit``.
+
+    python bench/container_bench.py [--runs N] [--engines dockyard,docker]
+
+The same busybox rootfs is imported into both engines.  ``run`` is the median of
+``--runs`` (default 10) after one warm-up; each commit is timed once on a container
+that holds a new 100 MB random file, or 10,000 new small files.  Prints seconds and
+the dockyard/docker ratio (targets: run <= 0.33, commits <= 0.5).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench import fixtures
+
+IMAGE = "dockyard-bench/busybox:ctr"
+BIG_FILE = "head -c 104857600 /dev/urandom > /big"
+SMALL_FILES = (
+    "mkdir /many && cd /many && i=0; while [ $i -lt 10000 ]; do echo $i > f$i; i=$((i+1)); done"
+)
+TARGETS = {"run --rm busybox true": 0.33, "commit (100 MB file)": 0.5,
+           "commit (10,000 files)": 0.5}  # fmt: skip
+
+Engine = Callable[..., subprocess.CompletedProcess[str]]
+
+
+def quiet(argv: list[str]) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=600)
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(argv)} failed ({done.returncode}): {done.stderr.strip()}")
+    return done
+
+
+def timed(argv: list[str]) -> float:
+    start = time.perf_counter()
+    quiet(argv)
+    return time.perf_counter() - start
+
+
+class Side:
+    """One engine: its argv prefix and the extra ``run`` flags it needs here."""
+
+    def __init__(self, name: str, argv: list[str], run_flags: list[str]) -> None:
+        self.name = name
+        self.argv = argv
+        self.run_flags = run_flags
+
+    def cmd(self, *args: str) -> list[str]:
+        return [*self.argv, *args]
+
+    def run_median(self, runs: int) -> float:
+        argv = self.cmd("run", "--rm", *self.run_flags, IMAGE, "true")
+        quiet(argv)  # warm-up: caches, the runtime probe
+        return statistics.median(timed(argv) for _ in range(runs))
+
+    def commit_after(self, script: str, label: str) -> float:
+        name = f"bench-{label}-{os.getpid()}"
+        quiet(self.cmd("run", "--name", name, *self.run_flags, IMAGE, "sh", "-c", script))
+        try:
+            return timed(self.cmd("commit", name, f"dockyard-bench/{label}:{os.getpid()}"))
+        finally:
+            quiet(self.cmd("rm", "-f", name))
+            quiet(self.cmd("rmi", f"dockyard-bench/{label}:{os.getpid()}"))
+
+
+def make_sides(engines: list[str], root: Path) -> dict[str, Side]:
+    rootfs = fixtures.busybox_rootfs_tar()
+    sides: dict[str, Side] = {}
+    if "dockyard" in engines:
+        local = fixtures.REPO_ROOT / ".venv" / "bin" / "dockyard"
+        binary = os.environ.get("DOCKYARD_BIN") or str(local)
+        side = Side("dockyard", [binary, "--root", str(root)], [])
+        quiet(side.cmd("import", str(rootfs), IMAGE))
+        sides["dockyard"] = side
+    if "docker" in engines:
+        fixtures.ensure_dockerd()
+        side = Side("docker", fixtures.docker_argv(), ["--network", "none"])
+        quiet(side.cmd("import", str(rootfs), IMAGE))
+        sides["docker"] = side
+    return sides
+
+
+def measure(sides: dict[str, Side], runs: int) -> dict[str, dict[str, float]]:
+    results: dict[str, dict[str, float]] = {label: {} for label in TARGETS}
+    for name, side in sides.items():
+        results["run --rm busybox true"][name] = side.run_median(runs)
+        results["commit (100 MB file)"][name] = side.commit_after(BIG_FILE, "big")
+        results["commit (10,000 files)"][name] = side.commit_after(SMALL_FILES, "many")
+    return results
+
+
+def report(results: dict[str, dict[str, float]], runs: int) -> None:
+    print(f"containers: dockyard vs docker (run: median of {runs})")
+    print(f"{'operation':<24}{'dockyard':>10}{'docker':>10}{'ratio':>8}{'target':>8}")
+    for label, times in results.items():
+        ours, theirs = times.get("dockyard"), times.get("docker")
+        ratio = f"{ours / theirs:.2f}" if ours and theirs else "-"
+        cells = [f"{t:.3f}s" if t is not None else "-" for t in (ours, theirs)]
+        print(f"{label:<24}{cells[0]:>10}{cells[1]:>10}{ratio:>8}{TARGETS[label]:>8}")
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--engines", default="dockyard,docker")
+    args = parser.parse_args(argv)
+    if os.geteuid() != 0:
+        print("needs root (overlayfs mounts, runc)", file=sys.stderr)
+        return 2
+    root = Path(tempfile.mkdtemp(prefix="dockyard-ctr-bench-"))
+    sides: dict[str, Side] = {}
+    try:
+        sides = make_sides(args.engines.split(","), root)
+        report(measure(sides, args.runs), args.runs)
+    finally:
+        if "docker" in sides:
+            subprocess.run(sides["docker"].cmd("rmi", IMAGE), capture_output=True, check=False)
+        shutil.rmtree(root, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,231 @@
+"""Container commands: ps, stop, kill, restart, rm, logs, wait, rename (+ ``container``)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+
+import click
+
+from dockyard.cli.formatting import print_formatted, print_table
+from dockyard.cli.run import get_store
+from dockyard.errors import DockyardError
+from dockyard.store.containers import ContainerRecord, resolve_container
+from dockyard.store.lite import StoreView
+
+_PS_HEADERS = {
+    "ID": "CONTAINER ID",
+    "Image": "IMAGE",
+    "Command": "COMMAND",
+    "RunningFor": "CREATED",
+    "Status": "STATUS",
+    "Ports": "PORTS",
+    "Names": "NAMES",
+}
+
+
+def for_each(
+    store: StoreView, names: tuple[str, ...], action: Callable[[ContainerRecord], None]
+) -> None:
+    """Docker's multi-container commands: echo each name done, report each failure, exit 1."""
+    failed = False
+    for name in names:
+        try:
+            action(resolve_container(store.conn, name))
+            click.echo(name)
+        except DockyardError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            failed = True
+    if failed:
+        raise click.exceptions.Exit(1)
+
+
+@click.command("ps")
+@click.option("-a", "--all", "show_all", is_flag=True, help="Show all containers.")
+@click.option("-q", "--quiet", is_flag=True, help="Only display container IDs.")
+@click.option("-l", "--latest", is_flag=True, help="Show the latest created container.")
+@click.option("-n", "--last", type=int, default=-1, help="Show n last created containers.")
+@click.option("--no-trunc", is_flag=True, help="Don't truncate output.")
+@click.option("-f", "--filter", "filters", multiple=True, help="Filter output.")
+@click.option("--format", "fmt", help="Format output using a Go template.")
+@click.option("-s", "--size", is_flag=True, help="Display total file sizes.")
+@click.pass_context
+def ps(
+    ctx: click.Context,
+    show_all: bool,
+    quiet: bool,
+    latest: bool,
+    last: int,
+    no_trunc: bool,
+    filters: tuple[str, ...],
+    fmt: str | None,
+    size: bool,
+) -> None:
+    """List containers."""
+    from dockyard.engine import container_list as lister
+
+    store = get_store(ctx)
+    rows = lister.list_containers(
+        store,
+        show_all=show_all,
+        last=1 if latest else (last if last >= 0 else None),
+        filters=lister.parse_filters(list(filters)),
+    )
+    items = [lister.row_item(store, row, no_trunc) for row in rows]
+    if quiet:
+        for item in items:
+            click.echo(item["ID"])
+        return
+    if fmt and fmt != "table":
+        print_formatted(fmt, items, {**_PS_HEADERS, "CreatedAt": "CREATED AT", "State": "STATE"})
+        return
+    keys = list(_PS_HEADERS)
+    print_table([_PS_HEADERS[k] for k in keys], [[str(i[k]) for k in keys] for i in items])
+
+
+@click.command("stop")
+@click.argument("containers", nargs=-1, required=True)
+@click.option("-t", "--time", "--timeout", "timeout", type=int, help="Seconds to wait before kill.")
+@click.option("-s", "--signal", help="Signal to send to the container.")
+@click.pass_context
+def stop(
+    ctx: click.Context, containers: tuple[str, ...], timeout: int | None, signal: str | None
+) -> None:
+    """Stop one or more running containers."""
+    from dockyard.engine.container_ops import stop_container
+
+    store = get_store(ctx)
+    for_each(store, containers, lambda record: stop_container(store, record, timeout))
+
+
+@click.command("kill")
+@click.argument("containers", nargs=-1, required=True)
+@click.option("-s", "--signal", default="KILL", help="Signal to send to the container.")
+@click.pass_context
+def kill(ctx: click.Context, containers: tuple[str, ...], signal: str) -> None:
+    """Kill one or more running containers."""
+    from dockyard.engine.container_ops import kill_container
+
+    store = get_store(ctx)
+    for_each(store, containers, lambda record: kill_container(store, record, signal))
+
+
+@click.command("restart")
+@click.argument("containers", nargs=-1, required=True)
+@click.option("-t", "--time", "--timeout", "timeout", type=int, help="Seconds to wait before kill.")
+@click.pass_context
+def restart(ctx: click.Context, containers: tuple[str, ...], timeout: int | None) -> None:
+    """Restart one or more containers."""
+    from dockyard.engine.container_ops import restart_container
+
+    store = get_store(ctx)
+    for_each(store, containers, lambda record: restart_container(store, record, timeout))
+
+
+@click.command("rm")
+@click.argument("containers", nargs=-1, required=True)
+@click.option("-f", "--force", is_flag=True, help="Force the removal of a running container.")
+@click.option("-v", "--volumes", is_flag=True, help="Remove anonymous volumes.")
+@click.option("-l", "--link", is_flag=True, help="Remove the specified link.")
+@click.pass_context
+def rm(
+    ctx: click.Context, containers: tuple[str, ...], force: bool, volumes: bool, link: bool
+) -> None:
+    """Remove one or more containers."""
+    from dockyard.engine.container_ops import remove_container
+
+    store = get_store(ctx)
+    for_each(store, containers, lambda record: remove_container(store, record, force))
+
+
+@click.command("logs")
+@click.argument("container")
+@click.option("-f", "--follow", is_flag=True, help="Follow log output.")
+@click.option("-n", "--tail", default="all", help="Number of lines to show from the end.")
+@click.option("-t", "--timestamps", is_flag=True, help="Show timestamps.")
+@click.option("--since", help="Show logs since timestamp or relative (e.g. 42m).")
+@click.option("--details", is_flag=True, help="Show extra details provided to logs.")
+@click.pass_context
+def logs(
+    ctx: click.Context,
+    container: str,
+    follow: bool,
+    tail: str,
+    timestamps: bool,
+    since: str | None,
+    details: bool,
+) -> None:
+    """Fetch the logs of a container."""
+    from dockyard.engine.container_logs import container_logs
+
+    outputs = {"stdout": sys.stdout.buffer, "stderr": sys.stderr.buffer}
+    for entry in container_logs(get_store(ctx), container, follow, tail, timestamps, since):
+        out = outputs.get(entry.stream, sys.stdout.buffer)
+        out.write(entry.text.encode())
+        out.flush()
+
+
+@click.command("wait")
+@click.argument("containers", nargs=-1, required=True)
+@click.pass_context
+def wait(ctx: click.Context, containers: tuple[str, ...]) -> None:
+    """Block until one or more containers stop, then print their exit codes."""
+    from dockyard.engine.container_ops import wait_exited
+
+    store = get_store(ctx)
+    failed = False
+    for name in containers:
+        try:
+            state = wait_exited(store, resolve_container(store.conn, name), None)
+            click.echo(str(state.exit_code))
+        except DockyardError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            failed = True
+    if failed:
+        raise click.exceptions.Exit(1)
+
+
+@click.command("rename")
+@click.argument("container")
+@click.argument("new_name")
+@click.pass_context
+def rename(ctx: click.Context, container: str, new_name: str) -> None:
+    """Rename a container."""
+    from dockyard.engine.container_ops import rename_container
+
+    store = get_store(ctx)
+    rename_container(store, resolve_container(store.conn, container), new_name)
+
+
+@click.group("container")
+def container_group() -> None:
+    """Manage containers."""
+
+
+def _register() -> None:
+    from dockyard.cli import commit, run
+
+    for name, command in {
+        "ls": ps,
+        "ps": ps,
+        "stop": stop,
+        "kill": kill,
+        "restart": restart,
+        "rm": rm,
+        "logs": logs,
+        "wait": wait,
+        "rename": rename,
+        "run": run.run,
+        "create": run.create,
+        "start": run.start,
+        "exec": run.exec_,
+        "attach": run.attach,
+        "commit": commit.commit,
+        "diff": commit.diff,
+        "export": commit.export,
+        "cp": commit.cp,
+    }.items():
+        container_group.add_command(command, name)
+
+
+_register()

@@ -1,0 +1,165 @@
+"""``commit``: a container's writable layer becomes one new layer on top of its image.
+
+The upper directory is packed as an OCI layer tar (whiteouts and opaque markers)
+straight into the layer ingester through a pipe: one read of the changed files,
+one write of the new layer, no temporary tar.  The new image shares every base
+layer (the same rows and unpacked directories); its config is the base config
+with the container's Config and the ``-c`` changes, plus a history entry.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from collections.abc import Iterator
+
+import msgspec
+
+from dockyard.digest import Digest
+from dockyard.engine.changes import apply_changes
+from dockyard.engine.containers import container_dir
+from dockyard.engine.import_image import DOCKER_VERSION
+from dockyard.engine.timefmt import rfc3339_now
+from dockyard.errors import ImageNotFound, StoreError
+from dockyard.image import mediatypes as mt
+from dockyard.image.config import ContainerConfig, History, ImageConfig, RootFS, decode_config
+from dockyard.layer.pack import write_upper_tar
+from dockyard.reference import parse_tagged
+from dockyard.store import containers as crecords
+from dockyard.store import images as records
+from dockyard.store.containers import ContainerRecord
+from dockyard.store.ingest import StagedLayer, ingest_layer
+from dockyard.store.staging import Staging
+from dockyard.store.store import Store
+
+# Container Config keys an image config keeps (docker's merge on commit).
+_KEPT = ("User", "ExposedPorts", "Env", "Entrypoint", "Cmd", "Volumes", "WorkingDir",
+         "Labels", "StopSignal", "OnBuild")  # fmt: skip
+
+
+def _base_config(store: Store, record: ContainerRecord) -> ImageConfig:
+    try:
+        raw = records.get_image(store.conn, record.image_id).config
+    except ImageNotFound:
+        raise ImageNotFound(
+            f"the image of container {record.short_id} was removed; it cannot be committed"
+        ) from None
+    return decode_config(raw).parsed
+
+
+def _container_config(record: ContainerRecord, changes: list[str]) -> ContainerConfig:
+    kept = {k: v for k, v in record.config.items() if k in _KEPT and v not in (None, {}, [])}
+    config = msgspec.convert(kept, ContainerConfig, from_attributes=False)
+    return apply_changes(config, changes)
+
+
+def _pack_upper(staging: Staging, record: ContainerRecord, upper: str) -> StagedLayer:
+    """Stream ``write_upper_tar`` into ``ingest_layer`` through a pipe (a writer thread)."""
+    read_fd, write_fd = os.pipe()
+    failure: list[BaseException] = []
+
+    def produce() -> None:
+        with open(write_fd, "wb", buffering=1 << 20) as out:
+            try:
+                write_upper_tar(upper_path, out)
+            except BaseException as exc:  # noqa: BLE001 — re-raised by the reader below
+                failure.append(exc)
+
+    from pathlib import Path
+
+    upper_path = Path(upper)
+    upper_path.mkdir(exist_ok=True)
+    writer = threading.Thread(target=produce, name=f"pack-{record.short_id}")
+    writer.start()
+    try:
+        with open(read_fd, "rb", buffering=1 << 20) as stream:
+            staged = ingest_layer(staging, stream, mt.DOCKER_LAYER)
+            while stream.read(1 << 20):  # let the writer finish if the reader stopped early
+                pass
+    finally:
+        writer.join()
+    if failure:
+        raise StoreError(f"cannot pack the container's changes: {failure[0]}") from failure[0]
+    return staged
+
+
+def _base_history(base: ImageConfig) -> list[History]:
+    """The base image's history; one empty entry per layer if it has none."""
+    if base.history is not None:
+        return list(base.history)
+    return [History() for _ in base.rootfs.diff_ids]
+
+
+@contextlib.contextmanager
+def _paused(store: Store, record: ContainerRecord, pause: bool) -> Iterator[None]:
+    """Freeze a running container for a consistent layer (docker's ``-p``, on by default)."""
+    from dockyard.engine.container_ops import _runtime, status_of
+
+    state = status_of(store, record)
+    if not (pause and state.running):
+        yield
+        return
+    runtime = _runtime(store, record, state)
+    runtime.pause(record.id)
+    try:
+        yield
+    finally:
+        runtime.resume(record.id)
+
+
+def commit_container(
+    store: Store,
+    name: str,
+    repository: str | None = None,
+    *,
+    message: str | None = None,
+    author: str | None = None,
+    changes: list[str] | None = None,
+    pause: bool = True,
+) -> Digest:
+    """Commit the container's changes as a new image; returns the image ID."""
+    record = crecords.resolve_container(store.conn, name)
+    ref = parse_tagged(repository) if repository else None
+    base = _base_config(store, record)
+    config = _container_config(record, changes or [])
+    base_layers = crecords.container_layers(store.conn, record.id)
+    upper = str(container_dir(store, record.id) / "upper")
+    with store.staging() as staging:
+        with _paused(store, record, pause):
+            staged = _pack_upper(staging, record, upper)
+        created = rfc3339_now()
+        entry = History(
+            created=created,
+            created_by=" ".join(record.config.get("Cmd") or []),
+            author=author or None,
+            comment=message or None,
+        )
+        image = msgspec.structs.replace(
+            base,
+            created=created,
+            author=author or None,
+            comment=message or None,
+            config=config,
+            history=[*_base_history(base), entry],
+            rootfs=RootFS("layers", [*base.rootfs.diff_ids, str(staged.diff_id)]),
+            docker_version=DOCKER_VERSION,
+        )
+        raw = msgspec.json.encode(image)
+        with store.commit() as conn:
+            store.install_layer(conn, staged)
+            base_size = sum(store.layer_size(layer.diff_id) for layer in base_layers)
+            image_id, _ = records.insert_image(
+                conn,
+                records.NewImage(
+                    config=raw,
+                    created=created,
+                    layers=[*base_layers, records.LayerRef(staged.diff_id, staged.blob_digest)],
+                    size=base_size + staged.size,
+                    parent=str(record.image_id),
+                ),
+            )
+            if ref is not None:
+                records.set_tag(conn, ref, image_id)
+    return image_id
+

@@ -1,0 +1,87 @@
+"""``exec`` and ``attach``: joining a running container from another process."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from dockyard.engine.container_ops import _runtime, status_of, wait_exited
+from dockyard.engine.containers import container_dir
+from dockyard.errors import Conflict
+from dockyard.runtime.logs import log_path, read_logs
+from dockyard.store.containers import resolve_container
+from dockyard.store.lite import StoreView
+
+
+def exec_command(
+    store: StoreView,
+    name: str,
+    command: list[str],
+    *,
+    interactive: bool = False,
+    tty: bool = False,
+    detach: bool = False,
+    env: tuple[str, ...] = (),
+    workdir: str | None = None,
+    user: str | None = None,
+    privileged: bool = False,
+) -> int:
+    """Run ``command`` in the container; its exit code (0 once started with ``detach``)."""
+    from dockyard.runtime.exec import ExecOptions, exec_in_container
+
+    record = resolve_container(store.conn, name)
+    state = status_of(store, record)
+    if not state.running:
+        raise Conflict(f"container {record.id} is not running")
+    opts = ExecOptions(
+        args=command,
+        env=list(env),
+        workdir=workdir,
+        user=user,
+        tty=tty,
+        interactive=interactive,
+        detach=detach,
+        privileged=privileged,
+    )
+    return exec_in_container(
+        _runtime(store, record, state),
+        record.id,
+        container_dir(store, record.id),
+        opts,
+        stdin=0,
+        stdout=1,
+        stderr=2,
+    )
+
+
+def attach_container(store: StoreView, name: str, *, stdin: bool = True) -> int | None:
+    """Stream the running container's output from now until it exits; its exit code.
+
+    The output comes from the container's log, which its monitor writes as it goes.
+    """
+    record = resolve_container(store.conn, name)
+    if not status_of(store, record).running:
+        raise Conflict("You cannot attach to a stopped container, start it first")
+    directory = container_dir(store, record.id)
+    path = log_path(directory, record.id)
+    skip = _line_count(path)
+    outputs = {"stdout": sys.stdout.buffer, "stderr": sys.stderr.buffer}
+    entries = read_logs(
+        path, follow=True, is_running=lambda: status_of(store, record).running
+    )
+    for index, entry in enumerate(entries):
+        if index < skip:
+            continue
+        out = outputs.get(entry.stream, sys.stdout.buffer)
+        out.write(entry.text.encode())
+        out.flush()
+    return wait_exited(store, record, None).exit_code
+
+
+def _line_count(path: Path) -> int:
+    try:
+        with open(path, "rb") as f:
+            return sum(1 for line in f if line.endswith(b"\n"))
+    except FileNotFoundError:
+        return 0
+

@@ -1,0 +1,107 @@
+"""A container's filesystem from outside: ``diff``, ``export`` and ``cp``.
+
+``diff`` reads upper/ against the lowers and needs no mount; ``export`` and ``cp``
+see the merged view, mounting a stopped container's rootfs for the time they need
+it.  Paths inside the container resolve like a chroot (``safepath``): a symlink in
+the container never leads to the host.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tarfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from dockyard.engine.container_start import container_lock, lower_dirs, mount_container
+from dockyard.engine.containers import container_dir
+from dockyard.errors import NotFound
+from dockyard.layer.changes import Change, upper_changes
+from dockyard.layer.pack import write_dir_tar
+from dockyard.layer.safepath import LayerRoot, clean_name
+from dockyard.runtime.overlay import is_mounted, unmount_rootfs
+from dockyard.store.containers import ContainerRecord, resolve_container
+from dockyard.store.lite import StoreView
+
+
+def container_changes(store: StoreView, name: str) -> list[Change]:
+    record = resolve_container(store.conn, name)
+    upper = container_dir(store, record.id) / "upper"
+    upper.mkdir(exist_ok=True)
+    return upper_changes(upper, lower_dirs(store, record))
+
+
+@contextlib.contextmanager
+def mounted_rootfs(store: StoreView, record: ContainerRecord) -> Iterator[Path]:
+    """The merged rootfs, mounted for the block if it was not (under the container lock)."""
+    merged = container_dir(store, record.id) / "merged"
+    if is_mounted(merged):
+        yield merged
+        return
+    with container_lock(store, record.id):
+        merged = mount_container(store, record)
+        try:
+            yield merged
+        finally:
+            unmount_rootfs(merged)
+
+
+def export_container(store: StoreView, name: str, out: BinaryIO) -> None:
+    """The merged filesystem as one tar (docker export)."""
+    record = resolve_container(store.conn, name)
+    with mounted_rootfs(store, record) as merged:
+        write_dir_tar(merged, out)
+
+
+def _inside(merged: Path, path: str, record: ContainerRecord) -> Path:
+    """``path`` in the container as a host path (directories resolved in the root)."""
+    rel = LayerRoot(str(merged)).lookup(clean_name(path))
+    if rel is None:
+        raise NotFound(f"Could not find the file {path} in container {record.name}")
+    return merged / rel if rel else merged
+
+
+def _copy(source: Path, dest: Path, contents_only: bool) -> None:
+    """docker cp's rules: into an existing directory, or as the new name ``dest``."""
+    if dest.is_dir() and not contents_only:
+        dest = dest / source.name
+    if source.is_dir() and not source.is_symlink():
+        shutil.copytree(source, dest, symlinks=True, dirs_exist_ok=True)
+    else:
+        shutil.copy2(source, dest, follow_symlinks=False)
+
+
+def copy_from_container(store: StoreView, name: str, path: str, dest: str, out: BinaryIO) -> None:
+    """``cp CONTAINER:PATH DEST`` (``-`` writes a tar to ``out``)."""
+    record = resolve_container(store.conn, name)
+    with mounted_rootfs(store, record) as merged:
+        source = _inside(merged, path, record)
+        if not os.path.lexists(source):
+            raise NotFound(f"Could not find the file {path} in container {record.name}")
+        if dest == "-":
+            _write_tar(source, out)
+            return
+        _copy(source, Path(dest), contents_only=path.endswith("/."))
+
+
+def copy_to_container(store: StoreView, source: str, name: str, path: str) -> None:
+    """``cp SRC CONTAINER:PATH``: the copy lands in the container's writable layer."""
+    record = resolve_container(store.conn, name)
+    if not os.path.lexists(source):
+        raise NotFound(f"Could not find the file {source} in the local filesystem")
+    with mounted_rootfs(store, record) as merged:
+        target = _inside(merged, path, record)
+        if not target.parent.is_dir():
+            raise NotFound(f"Could not find the file {path} in container {record.name}")
+        _copy(Path(source), target, contents_only=source.endswith("/."))
+
+
+def _write_tar(source: Path, out: BinaryIO) -> None:
+    if source.is_dir() and not source.is_symlink():
+        write_dir_tar(source, out, arcname=source.name or "/")
+        return
+    with tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as tar:
+        tar.add(str(source), arcname=source.name, recursive=False)

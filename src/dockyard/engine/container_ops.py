@@ -1,0 +1,134 @@
+"""Container lifecycle after ``start``: stop, kill, restart, wait, rm, rename.
+
+Any ``dockyard`` process may act on any container: the truth about a running
+container is its ``state.json`` reconciled with its monitor (``current_status``),
+and its runtime is reached through the runtime state directory recorded there.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import time
+from pathlib import Path
+
+from dockyard.engine.container_start import (
+    container_lock,
+    runtime_for,
+    start_detached,
+)
+from dockyard.engine.containers import container_dir
+from dockyard.engine.names import check_name
+from dockyard.errors import Conflict
+from dockyard.runtime.overlay import is_mounted, unmount_rootfs
+from dockyard.runtime.runc import Runtime
+from dockyard.runtime.state import ContainerState, current_status
+from dockyard.store import containers as crecords
+from dockyard.store.containers import ContainerRecord
+from dockyard.store.lite import StoreView
+
+DEFAULT_STOP_TIMEOUT = 10  # seconds, as docker
+_POLL = 0.02
+
+
+def status_of(store: StoreView, record: ContainerRecord) -> ContainerState:
+    return current_status(container_dir(store, record.id))
+
+
+def _runtime(store: StoreView, record: ContainerRecord, state: ContainerState) -> Runtime:
+    if state.runtime_path:
+        return Runtime(Path(state.runtime_path).name, state.runtime_path, Path(state.runtime_root))
+    return runtime_for(store, record)
+
+
+def wait_exited(store: StoreView, record: ContainerRecord, timeout: float | None) -> ContainerState:
+    """Poll until the container is not running (or ``timeout`` seconds pass)."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    delay = _POLL
+    while True:
+        state = status_of(store, record)
+        if state.status == "exited":
+            return state
+        if deadline is not None and time.monotonic() >= deadline:
+            return state
+        time.sleep(delay)
+        delay = min(delay * 1.5, 0.2)
+
+
+def kill_container(store: StoreView, record: ContainerRecord, signal: str = "SIGKILL") -> None:
+    state = status_of(store, record)
+    if not state.running:
+        raise Conflict(
+            f"Cannot kill container: {record.name}: Container {record.id} is not running"
+        )
+    with contextlib.suppress(Conflict):  # it exited in between
+        _runtime(store, record, state).kill(record.id, signal)
+
+
+def stop_container(store: StoreView, record: ContainerRecord, timeout: int | None = None) -> None:
+    """The image's StopSignal (SIGTERM by default), then SIGKILL after ``timeout`` s."""
+    state = status_of(store, record)
+    if not state.running:
+        return
+    runtime = _runtime(store, record, state)
+    wait = DEFAULT_STOP_TIMEOUT if timeout is None else timeout
+    signal = record.config.get("StopSignal") or "SIGTERM"
+    if wait != 0:
+        try:
+            runtime.kill(record.id, signal)
+        except Conflict:
+            return
+        if wait_exited(store, record, None if wait < 0 else wait).status == "exited":
+            return
+    with contextlib.suppress(Conflict):
+        runtime.kill(record.id, "SIGKILL", all_processes=True)
+    wait_exited(store, record, None)
+
+
+def restart_container(
+    store: StoreView, record: ContainerRecord, timeout: int | None = None
+) -> None:
+    stop_container(store, record, timeout)
+    start_detached(store, record)
+
+
+def remove_container(store: StoreView, record: ContainerRecord, force: bool = False) -> None:
+    """``rm``: refuse a running container unless ``force`` (then kill it first)."""
+    directory = container_dir(store, record.id)
+    with container_lock(store, record.id):
+        state = status_of(store, record)
+        if state.running:
+            if not force:
+                raise Conflict(
+                    f'cannot remove container "/{record.name}": container is running: '
+                    "stop the container before removing or force remove"
+                )
+            runtime = _runtime(store, record, state)
+            with contextlib.suppress(Conflict):
+                runtime.kill(record.id, "SIGKILL", all_processes=True)
+            if wait_exited(store, record, DEFAULT_STOP_TIMEOUT).status != "exited":
+                runtime.delete(record.id, force=True)
+        merged = directory / "merged"
+        if is_mounted(merged):
+            unmount_rootfs(merged)
+        with store.commit() as conn:
+            crecords.delete_container(conn, record.id)
+        _remove_tree(store, directory)
+
+
+def _remove_tree(store: StoreView, directory: Path) -> None:
+    """Rename out of sight first, so a half-removed directory is never seen as a container."""
+    trash = store.layout.tmp / f".trash-container-{directory.name}-{time.time_ns()}"
+    try:
+        directory.rename(trash)
+    except FileNotFoundError:
+        return
+    shutil.rmtree(trash, ignore_errors=True)
+
+
+def rename_container(store: StoreView, record: ContainerRecord, new_name: str) -> None:
+    name = check_name(new_name)
+    if name == record.name:
+        raise Conflict("Renaming a container with the same name as its current name")
+    with store.commit() as conn:
+        crecords.rename_container(conn, record.id, name)

@@ -1,0 +1,173 @@
+"""Starting a container: mount its rootfs, write its bundle, run it in one of three ways.
+
+- detached (``run -d``, ``start``): under a forked monitor that outlives us;
+- in the foreground without a terminal (``run``, ``start -a``): we are the monitor;
+- on a terminal (``run -it``, ``start -ai``): a monitor holds the pty, we relay it.
+
+The rootfs is an overlay of the shared init layer and the image's layers (top
+first) under the container's own upper/; it is unmounted when the container exits
+(by the monitor, or by us in the foreground), so a stopped container holds no mount.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from dockyard.engine.containers import container_dir, run_options
+from dockyard.runtime.mounts import Mount
+from dockyard.runtime.overlay import ensure_init_layer, is_mounted, mount_rootfs, unmount_rootfs
+from dockyard.runtime.runc import Runtime
+from dockyard.runtime.spec import STOP_SIGNAL_ANNOTATION, build_spec, write_spec
+from dockyard.store import containers as crecords
+from dockyard.store.containers import ContainerRecord
+from dockyard.store.lite import StoreView
+from dockyard.store.locks import file_lock
+
+
+@contextlib.contextmanager
+def container_lock(store: StoreView, container_id: str) -> Iterator[None]:
+    """Serialises start / stop / rm of one container across dockyard processes."""
+    with file_lock(store.layout.locks / f"container-{container_id}.lock"):
+        yield
+
+
+def runtime_for(store: StoreView, record: ContainerRecord) -> Runtime:
+    from dockyard.runtime import detect
+
+    name = record.host_config.get("Runtime")
+    root = store.layout.root
+    return detect.get_runtime(root, name) if name else detect.default_runtime(root)
+
+
+def lower_dirs(store: StoreView, record: ContainerRecord) -> list[Path]:
+    """The overlay lowers, top first: the init layer, then the image's layers."""
+    layers = crecords.container_layers(store.conn, record.id)
+    image_dirs = [store.layer_diff_dir(layer.diff_id) for layer in reversed(layers)]
+    return [ensure_init_layer(store.layout.layers), *image_dirs]
+
+
+def mount_container(store: StoreView, record: ContainerRecord) -> Path:
+    """Mount the container's rootfs (if it is not mounted yet); returns merged/."""
+    directory = container_dir(store, record.id)
+    merged = directory / "merged"
+    if not is_mounted(merged):
+        mount_rootfs(
+            lower_dirs(store, record),
+            directory / "upper",
+            directory / "work",
+            merged,
+            store.layout.layers,
+            volatile=bool(record.host_config.get("AutoRemove")),
+        )
+    return merged
+
+
+def volume_mounts(record: ContainerRecord) -> list[Mount]:
+    """HostConfig.Mounts of type bind as runtime mounts (the seam for volumes, issue 6)."""
+    mounts = []
+    for entry in record.host_config.get("Mounts") or []:
+        if entry.get("Type", "bind") == "bind":
+            mounts.append(
+                Mount.bind(entry["Source"], entry["Target"], read_only=bool(entry.get("ReadOnly")))
+            )
+    return mounts
+
+
+def prepare_bundle(store: StoreView, record: ContainerRecord) -> Path:
+    """Mount the rootfs and write config.json and the /etc files; returns the bundle."""
+    from dockyard.runtime.etcfiles import write_etc_files
+
+    directory = container_dir(store, record.id)
+    merged = mount_container(store, record)
+    try:
+        opts = run_options(record)
+        opts.mounts = volume_mounts(record) + write_etc_files(
+            directory, opts.hostname, opts.network
+        )
+        spec = build_spec(None, opts, container_id=record.id, rootfs=merged)
+        stop_signal = record.config.get("StopSignal")
+        if stop_signal:
+            spec["annotations"] = {STOP_SIGNAL_ANNOTATION: stop_signal}
+        write_spec(directory, spec)
+    except BaseException:
+        unmount_rootfs(merged)
+        raise
+    return directory
+
+
+def _remove_argv(store: StoreView, container_id: str) -> list[str]:
+    """What the monitor runs after an ``--rm`` container exits."""
+    code = "from dockyard.cli.main import main; main()"
+    return [sys.executable, "-c", code, "--root", str(store.layout.root), "rm", "-f", container_id]
+
+
+def _monitor_config(store: StoreView, record: ContainerRecord, bundle: Path) -> Any:
+    from dockyard.runtime.monitor import MonitorConfig
+
+    runtime = runtime_for(store, record)
+    return MonitorConfig(
+        container_id=record.id,
+        container_dir=str(bundle),
+        runtime_path=runtime.path,
+        runtime_root=str(runtime.state_root),
+        tty=bool(record.config.get("Tty")),
+        on_exit=_remove_argv(store, record.id) if record.host_config.get("AutoRemove") else [],
+        rootfs=str(bundle / "merged"),
+    )
+
+
+def is_running(store: StoreView, record: ContainerRecord) -> bool:
+    from dockyard.runtime.state import current_status
+
+    return current_status(container_dir(store, record.id)).running
+
+
+def start_detached(store: StoreView, record: ContainerRecord) -> None:
+    """Start under a monitor and return once it runs; a no-op if it already does."""
+    from dockyard.runtime import launch
+
+    with container_lock(store, record.id):
+        if is_running(store, record):
+            return
+        bundle = prepare_bundle(store, record)
+        try:
+            launch.start_detached(_monitor_config(store, record, bundle))
+        except BaseException:
+            unmount_rootfs(bundle / "merged")  # the monitor did, unless it never ran
+            raise
+
+
+def run_in_foreground(store: StoreView, record: ContainerRecord, *, interactive: bool) -> int:
+    """Run without a terminal, output to ours and to the log; the exit code."""
+    from dockyard.runtime.foreground import run_foreground
+
+    with container_lock(store, record.id):
+        if is_running(store, record):
+            from dockyard.errors import Conflict
+
+            raise Conflict(f"container {record.id} is already running")
+        bundle = prepare_bundle(store, record)
+    try:
+        return run_foreground(
+            runtime_for(store, record), record.id, bundle, stdin=0 if interactive else None
+        )
+    finally:
+        unmount_rootfs(bundle / "merged")
+
+
+def run_on_terminal(store: StoreView, record: ContainerRecord) -> int | None:
+    """Be the container's terminal; its exit code, or None when the user detached."""
+    from dockyard.runtime import launch
+
+    with container_lock(store, record.id):
+        bundle = prepare_bundle(store, record)
+    try:
+        return launch.run_attached(_monitor_config(store, record, bundle), stdin=0, stdout=1)
+    except BaseException:
+        unmount_rootfs(bundle / "merged")
+        raise
+

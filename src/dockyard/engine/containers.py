@@ -1,0 +1,245 @@
+"""``create``: a container record and its directory, from an image and the ``run`` flags.
+
+Nothing is mounted or started here (``container_start`` does that): as in docker,
+a created container is only a record, an empty writable layer and a name.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dockyard.digest import Digest
+from dockyard.engine.names import check_name, random_name
+from dockyard.engine.timefmt import rfc3339_now
+from dockyard.errors import ConfigError, Conflict, ImageNotFound, InvalidDocument
+from dockyard.reference import parse_reference
+from dockyard.runtime.spec import RunOptions, command_line, merge_env
+from dockyard.store import containers as crecords
+from dockyard.store import images as records
+from dockyard.store.containers import ContainerRecord
+from dockyard.store.lite import StoreView
+
+
+@dataclass
+class CreateOptions:
+    """The ``create``/``run`` flags, as parsed by the CLI."""
+
+    image: str
+    args: list[str] = field(default_factory=list)
+    name: str | None = None
+    entrypoint: str | None = None  # "" clears the image's entrypoint
+    env: list[str] = field(default_factory=list)
+    env_files: list[str] = field(default_factory=list)
+    workdir: str | None = None
+    user: str | None = None
+    hostname: str | None = None
+    tty: bool = False
+    interactive: bool = False
+    detach: bool = False
+    privileged: bool = False
+    network: str = "none"
+    memory: int | None = None
+    cpus: float | None = None
+    pids_limit: int | None = None
+    init: bool = False
+    auto_remove: bool = False
+    read_only: bool = False
+    runtime: str | None = None
+    cap_add: list[str] = field(default_factory=list)
+    cap_drop: list[str] = field(default_factory=list)
+    labels: dict[str, str] = field(default_factory=dict)
+    # The volumes seam (issue 6): -v specs and --mount entries in docker's HostConfig shape.
+    binds: list[str] = field(default_factory=list)
+    mounts: list[dict[str, Any]] = field(default_factory=list)
+
+
+def container_dir(store: StoreView, container_id: str) -> Path:
+    return store.layout.containers / container_id
+
+
+def read_env_file(path: str) -> list[str]:
+    """``--env-file``: KEY=VALUE lines; ``#`` comments and blank lines skipped."""
+    try:
+        text = Path(path).read_text()
+    except OSError as exc:
+        raise ConfigError(f"open {path}: {exc.strerror}") from exc
+    return [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
+
+
+def resolve_or_pull(store: StoreView, name: str) -> Digest:
+    """The image's ID; a missing image is pulled when the pull code exists (as docker)."""
+    try:
+        return records.resolve_image(store.conn, name)
+    except ImageNotFound:
+        shown = parse_reference(name).with_default_tag().familiar
+        print(f"Unable to find image '{shown}' locally", file=sys.stderr, flush=True)
+        try:
+            from dockyard.engine.progress import ProgressOutput
+            from dockyard.engine.pull import pull_image
+        except ImportError:
+            raise ImageNotFound(f"No such image: {shown}") from None
+        from dockyard.store.store import Store
+
+        pull_image(Store(store.layout.root), name, output=ProgressOutput(out=sys.stderr))
+        return records.resolve_image(store.conn, name)
+
+
+def image_container_config(raw: bytes) -> dict[str, Any]:
+    """The image config's ``config`` section, as docker spells it (PascalCase keys).
+
+    Plain JSON rather than the msgspec model: this is on the ``run`` hot path.
+    """
+    try:
+        section = json.loads(raw).get("config")
+    except (ValueError, AttributeError) as exc:
+        raise InvalidDocument(f"malformed image config: {exc}") from exc
+    return section if isinstance(section, dict) else {}
+
+
+def _config(opts: CreateOptions, image: dict[str, Any], hostname: str) -> dict[str, Any]:
+    """Docker's container Config: the image's, overridden by the flags."""
+    env = list(opts.env)
+    for env_file in opts.env_files:
+        env = read_env_file(env_file) + env
+    entrypoint = image.get("Entrypoint")
+    cmd = opts.args or image.get("Cmd")
+    if opts.entrypoint is not None:
+        entrypoint = opts.entrypoint.split() if opts.entrypoint else None
+        cmd = opts.args or None
+    config: dict[str, Any] = {
+        "Hostname": hostname,
+        "Domainname": "",
+        "User": opts.user if opts.user is not None else image.get("User") or "",
+        "AttachStdin": opts.interactive and not opts.detach,
+        "AttachStdout": not opts.detach,
+        "AttachStderr": not opts.detach,
+        "Tty": opts.tty,
+        "OpenStdin": opts.interactive,
+        "StdinOnce": opts.interactive and not opts.detach,
+        "Env": merge_env(image.get("Env") or [], env),
+        "Cmd": cmd,
+        "Image": opts.image,
+        "Volumes": image.get("Volumes"),
+        "WorkingDir": opts.workdir if opts.workdir is not None else image.get("WorkingDir") or "",
+        "Entrypoint": entrypoint,
+        "OnBuild": image.get("OnBuild"),
+        "Labels": {**(image.get("Labels") or {}), **opts.labels},
+    }
+    for key in ("StopSignal", "ExposedPorts"):
+        if image.get(key):
+            config[key] = image[key]
+    return config
+
+
+def _host_config(opts: CreateOptions, runtime: str) -> dict[str, Any]:
+    return {
+        "Binds": opts.binds or None,
+        "ContainerIDFile": "",
+        "LogConfig": {"Type": "json-file", "Config": {}},
+        "NetworkMode": opts.network,
+        "PortBindings": {},
+        "RestartPolicy": {"Name": "no", "MaximumRetryCount": 0},
+        "AutoRemove": opts.auto_remove,
+        "VolumeDriver": "",
+        "VolumesFrom": None,
+        "CapAdd": opts.cap_add or None,
+        "CapDrop": opts.cap_drop or None,
+        "Privileged": opts.privileged,
+        "ReadonlyRootfs": opts.read_only,
+        "Init": opts.init or None,
+        "Runtime": runtime,
+        "Memory": opts.memory or 0,
+        "NanoCpus": int((opts.cpus or 0) * 1e9),
+        "PidsLimit": opts.pids_limit,
+        "Mounts": opts.mounts or None,
+    }
+
+
+def _runtime_name(root: Path, wanted: str | None) -> str:
+    """Fixed at create, as docker does: the named runtime, or this host's default."""
+    from dockyard.runtime import detect
+
+    return (detect.get_runtime(root, wanted) if wanted else detect.default_runtime(root)).name
+
+
+def _pick_name(store: StoreView, wanted: str | None) -> str:
+    if wanted:
+        return check_name(wanted)
+    for retry in range(10):
+        name = random_name(retry)
+        if not crecords.name_taken(store.conn, name):
+            return name
+    raise Conflict("could not find a free random container name")
+
+
+def create_container(store: StoreView, opts: CreateOptions) -> ContainerRecord:
+    """Record the container and make its directory; returns the record."""
+    if opts.network not in ("none", "host", "default", "bridge"):
+        raise ConfigError(f"network {opts.network} not found")
+    image_id = resolve_or_pull(store, opts.image)
+    image = image_container_config(records.get_image(store.conn, image_id).config)
+    container_id = os.urandom(32).hex()
+    hostname = opts.hostname or container_id[:12]
+    config = _config(opts, image, hostname)
+    argv = command_line(None, _run_options(config))
+    record = ContainerRecord(
+        id=container_id,
+        name=_pick_name(store, opts.name),
+        image_id=image_id,
+        image_name=opts.image,
+        created=rfc3339_now(),
+        config=config,
+        host_config=_host_config(opts, _runtime_name(store.layout.root, opts.runtime)),
+        path=argv[0],
+        args=argv[1:],
+    )
+    directory = container_dir(store, container_id)
+    (directory / "upper").mkdir(parents=True)
+    try:
+        with store.commit() as conn:
+            layers = records.image_layers(conn, image_id)
+            crecords.insert_container(conn, record, layers)
+    except BaseException:
+        import shutil
+
+        shutil.rmtree(directory, ignore_errors=True)
+        raise
+    return record
+
+
+def _run_options(config: dict[str, Any]) -> RunOptions:
+    return RunOptions(
+        hostname=config["Hostname"],
+        args=config.get("Cmd") or None,
+        entrypoint=config.get("Entrypoint") or [],
+    )
+
+
+def run_options(record: ContainerRecord) -> RunOptions:
+    """The runtime-spec options of a recorded container (at each start)."""
+    config, host = record.config, record.host_config
+    network = host.get("NetworkMode", "none")
+    cpus = host.get("NanoCpus") or 0
+    return RunOptions(
+        hostname=config["Hostname"],
+        args=config.get("Cmd") or None,
+        entrypoint=config.get("Entrypoint") or [],
+        env=list(config.get("Env") or []),
+        workdir=config.get("WorkingDir") or None,
+        user=config.get("User") or None,
+        tty=bool(config.get("Tty")),
+        privileged=bool(host.get("Privileged")),
+        network="host" if network == "host" else "none",
+        memory=host.get("Memory") or None,
+        cpus=cpus / 1e9 if cpus else None,
+        pids_limit=host.get("PidsLimit") or None,
+        read_only=bool(host.get("ReadonlyRootfs")),
+        init=bool(host.get("Init")),
+        cap_add=list(host.get("CapAdd") or []),
+        cap_drop=list(host.get("CapDrop") or []),
+    )

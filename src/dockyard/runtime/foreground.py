@@ -1,0 +1,195 @@
+"""``run`` / ``start -a`` without a terminal: the CLI process is the container's monitor.
+
+Docker always logs, so the output is copied both to our stdout/stderr and to the
+json-file log.  ``runtime run`` in the foreground (not ``--detach``) starts the
+container, forwards the signals it receives to it and removes it from the runtime
+when it exits: one runtime process in all, which keeps ``run --rm busybox true``
+fast.  Our pid is recorded as the monitor's, so other ``dockyard`` processes see the
+container running while we live and exited (137) if we are killed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import selectors
+import signal
+from collections.abc import Callable
+from pathlib import Path
+from types import FrameType
+
+from dockyard.errors import DockyardError
+from dockyard.runtime import _proc
+from dockyard.runtime.logs import LogWriter, log_path
+from dockyard.runtime.runc import RUNTIME_LOG, Runtime, _logged_error, runtime_error
+from dockyard.runtime.state import (
+    EXITED,
+    RUNNING,
+    ContainerState,
+    process_start_time,
+    rfc3339_nano,
+    write_state,
+)
+
+# Signals a user sends to `run` that docker's sig-proxy hands on to the container.
+PROXIED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1,
+           signal.SIGUSR2)  # fmt: skip
+
+
+def run_foreground(
+    runtime: Runtime,
+    container_id: str,
+    bundle: Path,
+    *,
+    stdin: int | None = None,
+    stdout: int = 1,
+    stderr: int = 2,
+) -> int:
+    """Run the container to its end; its exit code.
+
+    ``stdin`` None gives the container /dev/null.  Raises ContainerCommandNotFound /
+    ContainerCommandNotExecutable / OCIRuntimeFailed when it cannot start (the
+    state then records exited with docker's code for that failure).
+    """
+    pid = os.getpid()
+    state = ContainerState(
+        status=RUNNING,
+        container_id=container_id,
+        monitor_pid=pid,
+        monitor_start=process_start_time(pid) or 0,
+        started_at=rfc3339_nano(),
+        runtime_path=runtime.path,
+        runtime_root=str(runtime.state_root),
+    )
+    write_state(bundle, state)
+    log = LogWriter(log_path(bundle, container_id))
+    try:
+        code = _run(runtime, container_id, bundle, log, stdin, {"stdout": stdout, "stderr": stderr})
+    except DockyardError as exc:
+        from dockyard.runtime.monitor import startup_exit_code
+
+        _finish(bundle, state, startup_exit_code(exc), str(exc))
+        raise
+    finally:
+        log.close()
+    _finish(bundle, state, code, "")
+    return code
+
+
+def _finish(bundle: Path, state: ContainerState, code: int, error: str) -> None:
+    state.status, state.exit_code, state.error = EXITED, code, error
+    state.finished_at, state.pid = rfc3339_nano(), 0
+    write_state(bundle, state)
+
+
+def _run(
+    runtime: Runtime,
+    container_id: str,
+    bundle: Path,
+    log: LogWriter,
+    stdin: int | None,
+    targets: dict[str, int],
+) -> int:
+    runtime_log = bundle / RUNTIME_LOG
+    runtime_log.write_bytes(b"")
+    argv = [runtime.path, "--root", str(runtime.state_root), "--log", str(runtime_log),
+            "--log-format", "json", "run", "--bundle", str(bundle), container_id]  # fmt: skip
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    devnull = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC) if stdin is None else -1
+    try:
+        child = _proc.spawn(argv, stdin=stdin if stdin is not None else devnull,
+                            stdout=out_w, stderr=err_w)  # fmt: skip
+    finally:
+        for fd in (out_w, err_w, devnull):
+            if fd >= 0:
+                os.close(fd)
+    saved = {sig: signal.signal(sig, _forwarder(child)) for sig in PROXIED}
+    relay = _Relay(targets, log, f"{runtime.name} run failed: ".encode())
+    try:
+        relay.run(child, {out_r: "stdout", err_r: "stderr"})
+        code = _proc.wait(child)
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
+    message = _logged_error(runtime_log) if code != 0 else None
+    if message is not None:
+        raise runtime_error(argv, code, message)
+    relay.release()
+    return code
+
+
+def _forwarder(child: int) -> Callable[[int, FrameType | None], None]:
+    def forward(signum: int, _frame: FrameType | None) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(child, signum)  # the runtime hands it on to the container
+
+    return forward
+
+
+class _Relay:
+    """Copies output to the terminal and the log until the runtime exits.
+
+    The runtime prints its own failure on the stderr it shares with the container;
+    a chunk that starts like one is held back until the runtime's exit tells whether
+    it failed (then the CLI reports the error once) or it was the container's.
+    """
+
+    def __init__(self, targets: dict[str, int], log: LogWriter, failure_prefix: bytes) -> None:
+        self.targets = targets
+        self.log = log
+        self.failure_prefix = failure_prefix
+        self.held = b""
+
+    def run(self, child: int, outputs: dict[int, str]) -> None:
+        pidfd = os.pidfd_open(child)
+        sel = selectors.DefaultSelector()
+        sel.register(pidfd, selectors.EVENT_READ)
+        for fd in outputs:
+            sel.register(fd, selectors.EVENT_READ)
+        exited = False
+        try:
+            while not exited and len(sel.get_map()) > 1:
+                for key, _ in sel.select():
+                    if key.fd == pidfd:
+                        exited = True
+                    elif not self._pump(key.fd, outputs[key.fd]):
+                        sel.unregister(key.fd)
+            for fd, stream in outputs.items():  # what was written just before the exit
+                os.set_blocking(fd, False)
+                while self._pump(fd, stream):
+                    pass
+        finally:
+            sel.close()
+            for fd in [pidfd, *outputs]:
+                os.close(fd)
+
+    def release(self) -> None:
+        """The held chunk was the container's after all."""
+        if self.held:
+            self._emit("stderr", self.held)
+            self.held = b""
+
+    def _pump(self, fd: int, stream: str) -> bool:
+        try:
+            data = os.read(fd, 65536)
+        except BlockingIOError:
+            return False
+        if not data:
+            return False
+        if stream == "stderr" and (self.held or data.startswith(self.failure_prefix)):
+            self.held += data
+        else:
+            self._emit(stream, data)
+        return True
+
+    def _emit(self, stream: str, data: bytes) -> None:
+        self.log.write(stream, data)
+        view = memoryview(data)
+        try:
+            while view:
+                view = view[os.write(self.targets[stream], view) :]
+        except OSError as exc:  # our reader went away (`| head`): keep logging
+            if exc.errno != errno.EPIPE:
+                raise

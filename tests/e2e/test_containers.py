@@ -1,0 +1,164 @@
+"""Containers end to end: the commit flow, the detached lifecycle across processes,
+bad input, concurrency and a 120-layer image (real runc, real overlayfs)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from tests.conftest import DOCKYARD, Dockyard
+from tests.e2e.container_helpers import assert_nothing_left, mounts_under, needs_containers
+from tests.imagefactory import FakeImage, tar_bytes, write_docker_archive
+
+pytestmark = needs_containers
+
+
+def test_commit_flow(dockyard: Dockyard, busybox: str) -> None:
+    dockyard.run("run", "--name", "c1", busybox, "sh", "-c", "echo vim > /vim; rm /etc/group")
+    changes = dockyard.run("diff", "c1").stdout.splitlines()
+    assert "A /vim" in changes and "D /etc/group" in changes and "C /etc" in changes
+    # As the shell hands over `commit -m="add vim" -a="mhk" ...`
+    image_id = dockyard.run(
+        "commit", "-m=add vim", "-a=mhk", "c1", "mhk/busybox:1.3"
+    ).stdout.strip()
+    assert image_id.startswith("sha256:") and len(image_id) == 71
+
+    listed = dockyard.run("images", "mhk/busybox").stdout.splitlines()
+    assert listed[1].split()[:3] == ["mhk/busybox", "1.3", image_id[7:19]]
+    assert listed[1].split()[-1].endswith("MB")
+    assert "add vim" in dockyard.run("history", "mhk/busybox:1.3").stdout
+
+    base_id = dockyard.run("inspect", "-f", "{{.Id}}", busybox).stdout.strip()
+    new = json.loads(dockyard.run("inspect", "mhk/busybox:1.3").stdout)[0]
+    base = json.loads(dockyard.run("inspect", busybox).stdout)[0]
+    assert (new["Author"], new["Comment"], new["Parent"]) == ("mhk", "add vim", base_id)
+    assert new["RootFS"]["Layers"][:-1] == base["RootFS"]["Layers"]
+    assert len(new["RootFS"]["Layers"]) == len(base["RootFS"]["Layers"]) + 1
+
+    shown = dockyard.run(
+        "run", "--rm", "mhk/busybox:1.3", "sh", "-c", "cat /vim; ls /etc/group || echo gone"
+    )
+    assert shown.stdout.split() == ["vim", "gone"]
+    base_view = dockyard.run("run", "--rm", busybox, "sh", "-c", "ls /vim; cat /etc/group")
+    assert "root:x:0:" in base_view.stdout and "No such file" in base_view.stderr
+    assert dockyard.run("diff", "c1").stdout.splitlines() == changes  # c1 is unchanged
+
+
+def test_rmi_respects_containers(dockyard: Dockyard, busybox: str) -> None:
+    dockyard.run("tag", busybox, "other:1")
+    short = dockyard.run("create", "--name", "user", "other:1", "true").stdout.strip()[:12]
+    image = dockyard.run("inspect", "-f", "{{.Id}}", "other:1").stdout.strip()
+    dockyard.run("rmi", busybox)  # another tag remains: just untagged
+    failed = dockyard.fails("rmi", "other:1")
+    assert failed.stderr.strip() == (
+        'Error: conflict: unable to remove repository reference "other:1" (must force) - '
+        f"container {short} is using its referenced image {image[7:19]}"
+    )
+    dockyard.run("rmi", "-f", "other:1")  # the image goes; its layers stay for the container
+    assert dockyard.run("images", "-q").stdout.strip() == ""
+    assert dockyard.run("start", "-a", "user").returncode == 0
+    dockyard.run("rm", "user")
+
+
+def test_detached_lifecycle(dockyard: Dockyard, busybox: str) -> None:
+    script = "trap 'echo bye; exit 3' TERM; echo hello; while true; do sleep 0.1; done"
+    cid = dockyard.run("run", "-d", "--name", "web", busybox, "sh", "-c", script).stdout.strip()
+    assert len(cid) == 64
+    ps = dockyard.run("ps").stdout.splitlines()
+    assert ps[0].split()[:3] == ["CONTAINER", "ID", "IMAGE"]
+    assert cid[:12] in ps[1] and "Up " in ps[1] and ps[1].rstrip().endswith("web")
+    follow = subprocess.Popen(
+        [DOCKYARD, "logs", "-f", "web"], env=dockyard.env(), stdout=subprocess.PIPE, text=True
+    )
+    assert dockyard.run("exec", "web", "sh", "-c", "echo $HOSTNAME").stdout.strip() == cid[:12]
+    assert dockyard.run("exec", "web", "sh", "-c", "exit 7", check=False).returncode == 7
+    assert dockyard.run("stop", "-t", "5", "web").stdout.strip() == "web"
+    out, _ = follow.communicate(timeout=20)
+    assert out.splitlines() == ["hello", "bye"]
+    assert "Exited (3)" in dockyard.run("ps", "-a").stdout
+    assert not mounts_under(dockyard.root)  # a stopped container holds no mount
+    dockyard.run("start", "web")
+    assert dockyard.run("inspect", "-f", "{{.State.Running}}", "web").stdout.strip() == "true"
+    waiter = subprocess.Popen(
+        [DOCKYARD, "wait", "web"], env=dockyard.env(), stdout=subprocess.PIPE, text=True
+    )
+    dockyard.run("kill", "-s", "TERM", "web")
+    assert waiter.communicate(timeout=20)[0].strip() == "3"
+    assert dockyard.run("logs", "--tail", "1", "web").stdout == "bye\n"
+    dockyard.run("rename", "web", "web2")
+    dockyard.run("rm", "web2")
+    assert_nothing_left(dockyard)
+
+
+def test_monitor_killed_is_reported_exited(dockyard: Dockyard, busybox: str) -> None:
+    dockyard.run("run", "-d", "--name", "orphan", busybox, "sleep", "100")
+    state = json.loads(dockyard.run("inspect", "orphan").stdout)[0]["State"]
+    container_dir = dockyard.root / "containers" / json.loads(
+        dockyard.run("inspect", "orphan").stdout
+    )[0]["Id"]
+    monitor = json.loads((container_dir / "state.json").read_text())["monitor_pid"]
+    assert state["Running"]
+    subprocess.run(["kill", "-9", str(monitor)], check=True)
+    time.sleep(0.2)
+    assert "Exited (137)" in dockyard.run("ps", "-a").stdout
+    dockyard.run("rm", "orphan")
+    assert_nothing_left(dockyard)
+
+
+def test_bad_input(dockyard: Dockyard, busybox: str) -> None:
+    cases = [
+        (("run", "--rm", "127.0.0.1:1/nosuch", "true"), 125, None),
+        (("run", "--rm", busybox, "nosuch"), 127, "executable file not found"),
+        (("run", "--rm", busybox, "/etc/passwd"), 126, "permission denied"),
+        (("run", "--rm", "--entrypoint", "", busybox), 125, "no command"),
+    ]
+    for args, code, message in cases:
+        result = dockyard.run(*args, check=False)
+        errors = [line for line in result.stderr.splitlines() if line.startswith("Error")]
+        assert result.returncode == code, (args, result.stderr)
+        assert len(errors) == 1, result.stderr
+        assert message is None or message in errors[0]
+        assert_nothing_left(dockyard)
+
+    dockyard.run("run", "-d", "--name", "busy", busybox, "sleep", "100")
+    taken = dockyard.fails("run", "--name", "busy", busybox, "true")
+    assert taken.returncode == 125
+    assert 'The container name "/busy" is already in use by container' in taken.stderr
+    refused = dockyard.fails("rm", "busy")
+    assert refused.returncode == 1
+    assert refused.stderr.strip() == (
+        'Error: cannot remove container "/busy": container is running: '
+        "stop the container before removing or force remove"
+    )
+    assert len(dockyard.run("ps", "-q").stdout.split()) == 1
+    dockyard.run("rm", "-f", "busy")
+    assert_nothing_left(dockyard)
+
+
+def test_concurrent_runs(dockyard: Dockyard, busybox: str) -> None:
+    procs = [
+        subprocess.Popen(
+            [DOCKYARD, "run", "--rm", busybox, "true"],
+            env=dockyard.env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for _ in range(10)
+    ]
+    results = [(p.wait(timeout=120), p.stderr.read()) for p in procs if p.stderr]
+    assert all(code == 0 for code, _ in results), results
+    assert_nothing_left(dockyard)
+
+
+@pytest.mark.slow
+def test_image_with_120_layers(dockyard: Dockyard, busybox_tar: Path, tmp_path: Path) -> None:
+    layers = [busybox_tar.read_bytes()]
+    layers += [tar_bytes({f"layer{i}": f"{i}\n".encode()}) for i in range(1, 120)]
+    archive = write_docker_archive(tmp_path / "deep.tar", [FakeImage(layers, tags=["deep:1"])])
+    dockyard.run("load", "-i", str(archive))
+    shown = dockyard.run("run", "--rm", "deep:1", "cat", "/layer1", "/layer119")
+    assert shown.stdout.split() == ["1", "119"]
+    assert_nothing_left(dockyard)
