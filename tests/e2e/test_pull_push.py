@@ -1,0 +1,167 @@
+"""pull, push, login and logout through the real CLI against real registries on 127.0.0.1:
+dockyard's own and CNCF distribution, plain HTTP, htpasswd, TLS, bearer tokens, mirrors."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from pathlib import Path
+
+import pytest
+from tests.conftest import Dockyard
+from tests.registry.client.registries import KINDS, htpasswd, make_tls, start, token_auth
+
+pytestmark = pytest.mark.peer
+
+
+@pytest.fixture(autouse=True)
+def private_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """No daemon.json, certs.d or docker login of the machine leaks into a test."""
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "docker-config"))
+    monkeypatch.setenv("DOCKYARD_CONFIG", str(tmp_path / "daemon.json"))
+    monkeypatch.setenv("DOCKYARD_CERTS_D", str(tmp_path / "certs.d"))
+    return tmp_path / "daemon.json"
+
+
+def image_id(dockyard: Dockyard, ref: str) -> str:
+    return dockyard.run("inspect", "-f", "{{.Id}}", ref).stdout.strip()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_the_seed_flow(kind: str, tmp_path: Path, dockyard: Dockyard, busybox: str) -> None:
+    registry = start(kind, tmp_path)
+    try:
+        ref = f"{registry.addr}/mhk/ubuntu:1.3"
+        original = image_id(dockyard, busybox)
+        dockyard.run("tag", busybox, ref)
+        pushed = dockyard.run("push", ref).stdout
+        assert f"The push refers to repository [{registry.addr}/mhk/ubuntu]" in pushed
+        assert ": Pushed" in pushed
+        digest_line = pushed.strip().splitlines()[-1]
+        assert digest_line.startswith("1.3: digest: sha256:") and " size: " in digest_line
+        with urllib.request.urlopen(f"http://{registry.addr}/v2/_catalog") as response:
+            assert json.loads(response.read()) == {"repositories": ["mhk/ubuntu"]}
+        again = dockyard.run("push", ref).stdout
+        assert "Layer already exists" in again and again.strip().splitlines()[-1] == digest_line
+        dockyard.run("rmi", ref, busybox)
+        pulled = dockyard.run("pull", ref).stdout
+        assert pulled.strip().splitlines()[-1] == ref
+        assert f"Digest: {digest_line.split()[2]}" in pulled
+        assert image_id(dockyard, ref) == original
+    finally:
+        registry.server.stop()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_htpasswd_login_push_pull_logout(
+    kind: str, tmp_path: Path, dockyard: Dockyard, busybox: str
+) -> None:
+    users = htpasswd(tmp_path / "htpasswd", "mhk", "s3cret")
+    registry = start(kind, tmp_path, f"auth:\n  htpasswd: {{realm: test, path: {users}}}\n")
+    try:
+        ref = f"{registry.addr}/mhk/app:1"
+        dockyard.run("tag", busybox, ref)
+        refused = dockyard.fails("push", ref)
+        assert refused.returncode == 1 and len(refused.stderr.strip().splitlines()) == 1
+        bad = dockyard.fails("login", registry.addr, "-u", "mhk", "-p", "wrong")
+        assert bad.returncode == 1
+        assert bad.stderr.strip().splitlines()[-1].startswith(
+            f'Error response from daemon: Get "http://{registry.addr}/v2/": unauthorized'
+        )
+        good = dockyard.run("login", registry.addr, "-u", "mhk", "--password-stdin",
+                            input=b"s3cret\n")
+        assert good.stdout.strip() == "Login Succeeded"
+        config = json.loads((tmp_path / "docker-config" / "config.json").read_text())
+        assert config["auths"][registry.addr] == {"auth": "bWhrOnMzY3JldA=="}  # mhk:s3cret
+        dockyard.run("push", ref)
+        dockyard.run("rmi", ref)
+        dockyard.run("pull", ref)
+        assert dockyard.run("logout", registry.addr).stdout.strip() == (
+            f"Removing login credentials for {registry.addr}"
+        )
+        dockyard.run("rmi", ref)
+        denied = dockyard.fails("pull", ref)
+        assert denied.returncode == 1 and len(denied.stderr.strip().splitlines()) == 1
+    finally:
+        registry.server.stop()
+
+
+def test_bearer_tokens_from_the_built_in_issuer(
+    tmp_path: Path, dockyard: Dockyard, busybox: str
+) -> None:
+    auth, port = token_auth(tmp_path)
+    registry = start("dockyard", tmp_path, auth, port=port)
+    try:
+        ref = f"{registry.addr}/alice/app:1"
+        dockyard.run("tag", busybox, ref)
+        anonymous = dockyard.fails("push", ref)
+        assert anonymous.returncode == 1 and len(anonymous.stderr.strip().splitlines()) == 1
+        wrong = dockyard.fails("login", registry.addr, "-u", "alice", "-p", "nope")
+        assert "unauthorized" in wrong.stderr
+        dockyard.run("login", registry.addr, "-u", "alice", "-p", "a-pw")
+        dockyard.run("push", ref)
+        # A second repository of alice's: the layer is mounted, not uploaded again.
+        dockyard.run("tag", busybox, f"{registry.addr}/alice/copy:1")
+        mounted = dockyard.run("push", f"{registry.addr}/alice/copy:1").stdout
+        assert "Mounted from alice/app" in mounted
+        dockyard.run("rmi", ref)
+        dockyard.run("pull", ref)
+        dockyard.run("logout", registry.addr)
+        denied = dockyard.fails("pull", f"{registry.addr}/alice/other:1")
+        assert "pull access denied for" in denied.stderr
+    finally:
+        registry.server.stop()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_tls_with_a_private_ca(
+    kind: str, tmp_path: Path, dockyard: Dockyard, busybox: str, private_config: Path
+) -> None:
+    ca, cert, key = make_tls(tmp_path / "tls")
+    registry = start(kind, tmp_path, tls=(cert, key))
+    # Loopback is insecure by default (docker's rule): make it verify like any host.
+    private_config.write_text(json.dumps({"loopback-insecure": False}))
+    try:
+        ref = f"{registry.addr}/tls/app:1"
+        dockyard.run("tag", busybox, ref)
+        refused = dockyard.fails("push", ref)
+        assert "certificate" in refused.stderr and len(refused.stderr.strip().splitlines()) == 1
+        trust = tmp_path / "certs.d" / registry.addr
+        trust.mkdir(parents=True)
+        (trust / "ca.crt").write_bytes(ca.read_bytes())
+        dockyard.run("push", ref)
+        dockyard.run("rmi", ref)
+        dockyard.run("pull", ref)
+    finally:
+        registry.server.stop()
+
+
+def test_registry_mirror_serves_docker_hub_names(
+    tmp_path: Path, dockyard: Dockyard, busybox: str, private_config: Path
+) -> None:
+    mirror = start("distribution", tmp_path)
+    try:
+        dockyard.run("tag", busybox, f"{mirror.addr}/library/busybox:latest")
+        dockyard.run("push", f"{mirror.addr}/library/busybox:latest")
+        dockyard.run("rmi", f"{mirror.addr}/library/busybox:latest", busybox)
+        private_config.write_text(json.dumps({"registry-mirrors": [f"http://{mirror.addr}"]}))
+        pulled = dockyard.run("pull", "busybox").stdout
+        assert "Using default tag: latest" in pulled
+        assert "latest: Pulling from library/busybox" in pulled
+        assert "Status: Downloaded newer image for busybox:latest" in pulled
+        assert pulled.strip().splitlines()[-1] == "docker.io/library/busybox:latest"
+    finally:
+        mirror.server.stop()
+
+
+def test_unknown_image_is_one_line(tmp_path: Path, dockyard: Dockyard) -> None:
+    registry = start("dockyard", tmp_path)
+    try:
+        result = dockyard.fails("pull", f"{registry.addr}/no/such:thing")
+        assert result.returncode == 1
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
+        assert "not found" in lines[0] or "pull access denied" in lines[0]
+        assert dockyard.fails("push", f"{registry.addr}/no/such:thing").returncode == 1
+    finally:
+        registry.server.stop()
