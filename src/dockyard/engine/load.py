@@ -128,10 +128,7 @@ def _layer_ref(
 ) -> records.LayerRef:
     if diff_id in staged:
         return records.LayerRef(diff_id, staged[diff_id].blob_digest)
-    row = conn.execute(
-        "SELECT digest FROM blobs WHERE diff_id=? ORDER BY digest = diff_id DESC LIMIT 1",
-        (str(diff_id),),
-    ).fetchone()
-    if row is None:
+    blobs = records.layer_blobs(conn, diff_id)
+    if not blobs:
         raise InvalidArchive(f"layer {diff_id} vanished from the store while loading; retry")
-    return records.LayerRef(diff_id, Digest.parse(row[0]))
+    return records.LayerRef(diff_id, blobs[0].digest)

@@ -211,13 +211,10 @@ def _ingest(staging: Staging, pipe: BlobPipe, layer: _Layer) -> StagedLayer:
 
 def _layer_ref(conn: sqlite3.Connection, layer: _Layer) -> records.LayerRef:
     """The manifest's blob when the store holds it, else any stored blob of the layer."""
-    row = conn.execute(
-        "SELECT digest FROM blobs WHERE diff_id=? ORDER BY digest = ? DESC LIMIT 1",
-        (str(layer.diff_id), str(layer.blob)),
-    ).fetchone()
-    if row is None:
+    blobs = records.layer_blobs(conn, layer.diff_id, prefer=layer.blob)
+    if not blobs:
         raise StoreError(f"layer {layer.diff_id} vanished from the store during the pull; retry")
-    return records.LayerRef(layer.diff_id, Digest.parse(row[0]))
+    return records.LayerRef(layer.diff_id, blobs[0].digest)
 
 
 def _pull_error(exc: RegistryError, ref: Reference, repo: Repository) -> RegistryError:

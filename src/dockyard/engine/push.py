@@ -58,7 +58,7 @@ def push_image(
     if ref.digest is not None:
         raise InvalidReference(f"cannot push a digest reference: {name}")
     if all_tags:
-        tags = [t for t in _local_tags(store) if t.name == ref.name]
+        tags = [t for t in records.all_tags(store.conn) if t.name == ref.name]
     else:
         if ref.tag is None:
             out.line("Using default tag: latest")
@@ -70,11 +70,6 @@ def push_image(
     pusher = _Pusher(store, config or load_daemon_config(), out)
     asyncio.run(pusher.run(tags))
     return str(tags[0]) if len(tags) == 1 else ref.name
-
-
-def _local_tags(store: Store) -> list[Reference]:
-    rows = store.conn.execute("SELECT name FROM tags ORDER BY name").fetchall()
-    return [parse_reference(row[0]) for row in rows]
 
 
 class _Pusher:
@@ -146,13 +141,9 @@ class _Pusher:
 
     async def _pushable_blob(self, layer: _Layer) -> BlobRef:
         """A compressed blob of the layer from the store, made (and kept) if there is none."""
-        rows = self.store.conn.execute(
-            "SELECT digest, size, media_type FROM blobs WHERE diff_id=? ORDER BY digest = ? DESC",
-            (str(layer.diff_id), str(layer.stored)),
-        ).fetchall()
-        for digest, size, media_type in rows:
-            if mt.layer_compression(media_type) in ("gzip", "zstd"):
-                return BlobRef(Digest.parse(digest), int(size), media_type)
+        for row in records.layer_blobs(self.store.conn, layer.diff_id, prefer=layer.stored):
+            if mt.layer_compression(row.media_type) in ("gzip", "zstd"):
+                return BlobRef(row.digest, row.size, row.media_type)
         with self.store.staging() as staging:
             target = staging.new_path("gzip-")
             digest = await asyncio.to_thread(_compress, self.store, layer.diff_id, target)

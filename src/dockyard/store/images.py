@@ -42,6 +42,31 @@ class NewImage:
     manifests: tuple[tuple[Digest, str, bytes], ...] = ()  # digest, media type, raw
 
 
+@dataclass(frozen=True)
+class BlobRow:
+    """One stored blob of a layer (a layer may have several: as loaded, compressed for a push)."""
+
+    digest: Digest
+    size: int
+    media_type: str
+
+
+def layer_blobs(
+    conn: sqlite3.Connection, diff_id: Digest, prefer: Digest | None = None
+) -> list[BlobRow]:
+    """The blobs the store holds for a layer, ``prefer`` first when it is one of them."""
+    rows = conn.execute(
+        "SELECT digest, size, media_type FROM blobs WHERE diff_id=? ORDER BY digest = ? DESC, "
+        "digest = diff_id DESC, digest",
+        (str(diff_id), str(prefer) if prefer else ""),
+    ).fetchall()
+    return [BlobRow(Digest.parse(d), int(size), media) for d, size, media in rows]
+
+
+def all_tags(conn: sqlite3.Connection) -> list[Reference]:
+    return [parse_reference(r[0]) for r in conn.execute("SELECT name FROM tags ORDER BY name")]
+
+
 def _record(row: sqlite3.Row | tuple[object, ...]) -> ImageRecord:
     id_, config, created, size, parent, added = row
     assert isinstance(id_, str) and isinstance(config, bytes)
@@ -226,8 +251,7 @@ _LAYERS_IN_USE = "SELECT diff_id FROM image_layers UNION SELECT diff_id FROM con
 
 def unreferenced_layers(conn: sqlite3.Connection) -> list[Digest]:
     rows = conn.execute(
-        "SELECT diff_id FROM layers WHERE diff_id NOT IN "
-        f"({_LAYERS_IN_USE})"
+        f"SELECT diff_id FROM layers WHERE diff_id NOT IN ({_LAYERS_IN_USE})"
     ).fetchall()
     return [Digest.parse(r[0]) for r in rows]
 
