@@ -11,6 +11,7 @@ export DOCKYARD_ROOT="$WORK/store"
 REGISTRY_PID=""
 cleanup() {
   [ -n "$REGISTRY_PID" ] && kill "$REGISTRY_PID" 2>/dev/null || true
+  dockyard rm -f $(dockyard ps -aq 2>/dev/null) >/dev/null 2>&1 || true
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -36,18 +37,92 @@ echo "== save and load, in docker's archive format"
 step dockyard save -o "$WORK/busybox.tar" mhk/busybox:1.3
 step dockyard rmi mhk/busybox:1.3
 step dockyard load -i "$WORK/busybox.tar"
+step dockyard rmi mhk/busybox:1.3
 step dockyard system df -v
 
-if dockyard registry --help >/dev/null 2>&1; then
-  echo "== a private registry: dockyard registry serve"
-  PORT=$(.venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-  dockyard registry serve --addr "127.0.0.1:$PORT" --root "$WORK/registry" >"$WORK/registry.log" 2>&1 &
-  REGISTRY_PID=$!
-  for _ in $(seq 50); do curl -fs "http://127.0.0.1:$PORT/v2/" >/dev/null && break; sleep 0.1; done
-  step curl -s "http://127.0.0.1:$PORT/v2/"
-  echo
-  step curl -s "http://127.0.0.1:$PORT/v2/_catalog"
-  echo
-fi
+free_port() { .venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_http() { for _ in $(seq 100); do curl -s -o /dev/null "$1" && return 0; sleep 0.1; done; return 1; }
+
+echo "== containers: a writable overlay layer on top of the read-only image layers"
+step dockyard run --name c1 busybox sh -c 'echo "vim would be here" > /root/vim.txt; rm /bin/vi; echo done'
+step dockyard ps -a
+step dockyard diff c1
+step dockyard commit -m="add vim" -a="mhk" c1 mhk/busybox:1.3
+step dockyard images
+step dockyard history mhk/busybox:1.3
+step dockyard run --rm mhk/busybox:1.3 sh -c 'cat /root/vim.txt; ls /bin/vi || echo "vi is gone"'
+step dockyard run -d --name web busybox sh -c 'i=0; while true; do echo "tick $i"; i=$((i+1)); sleep 1; done'
+sleep 1.5
+step dockyard ps
+step dockyard logs web
+step dockyard exec web sh -c 'echo "inside $(hostname)"; ps'
+step dockyard stop -t 1 web
+step dockyard start web
+step dockyard ps
+step dockyard rm -f web c1
+
+echo "== a private registry with basic auth (htpasswd), like docker's registry:2"
+PORT=$(free_port)
+REG="127.0.0.1:$PORT"
+htpasswd -Bbn mhk secret123 > "$WORK/htpasswd"
+cat > "$WORK/registry.yml" <<YML
+version: 0.1
+storage:
+  filesystem: {rootdirectory: $WORK/registry}
+  delete: {enabled: true}
+http: {addr: "$REG"}
+auth:
+  htpasswd: {realm: dockyard-demo, path: $WORK/htpasswd}
+YML
+dockyard registry serve "$WORK/registry.yml" >"$WORK/registry.log" 2>&1 &
+REGISTRY_PID=$!
+wait_http "http://$REG/v2/"
+step curl -s -u mhk:secret123 "http://$REG/v2/_catalog"
+echo
+export DOCKER_CONFIG="$WORK/docker-config"
+echo secret123 | step dockyard login "$REG" -u mhk --password-stdin
+step dockyard tag mhk/busybox:1.3 "$REG/mhk/busybox:1.3"
+step dockyard push "$REG/mhk/busybox:1.3"
+step curl -s -u mhk:secret123 "http://$REG/v2/_catalog"
+echo
+step dockyard rmi "$REG/mhk/busybox:1.3" mhk/busybox:1.3
+step dockyard pull "$REG/mhk/busybox:1.3"
+step dockyard run --rm "$REG/mhk/busybox:1.3" cat /root/vim.txt
+step dockyard logout "$REG"
+kill "$REGISTRY_PID"; wait "$REGISTRY_PID" 2>/dev/null || true; REGISTRY_PID=""
+
+echo "== token auth (Docker Hub's flow): the registry runs its own token issuer"
+PORT=$(free_port)
+REG="127.0.0.1:$PORT"
+dockyard registry gen-key "$WORK/token.key" "$WORK/token.crt" >/dev/null
+cat > "$WORK/token.yml" <<YML
+version: 0.1
+storage:
+  filesystem: {rootdirectory: $WORK/registry-token}
+http: {addr: "$REG"}
+auth:
+  token: {realm: "http://$REG/auth/token", service: dockyard-demo, issuer: dockyard-demo,
+          rootcertbundle: $WORK/token.crt}
+dockyard:
+  tokenissuer:
+    signingkey: $WORK/token.key
+    htpasswd: $WORK/htpasswd
+    rules:
+      - {repository: "library/*", anonymous: true, actions: [pull]}
+      - {repository: "*", users: [mhk], actions: [pull, push, delete]}
+YML
+dockyard registry serve "$WORK/token.yml" >"$WORK/registry-token.log" 2>&1 &
+REGISTRY_PID=$!
+wait_http "http://$REG/v2/"
+step curl -s -i "http://$REG/v2/" | grep -i -e "^HTTP" -e "^www-authenticate"
+echo secret123 | step dockyard login "$REG" -u mhk --password-stdin
+step dockyard tag busybox "$REG/library/busybox:latest"
+step dockyard push "$REG/library/busybox:latest"
+step dockyard logout "$REG"
+step dockyard rmi "$REG/library/busybox:latest"
+echo "(anonymous pull of a public repository: 401, then an anonymous token, then the pull)"
+step dockyard pull "$REG/library/busybox:latest"
+kill "$REGISTRY_PID"; wait "$REGISTRY_PID" 2>/dev/null || true; REGISTRY_PID=""
+
 echo
 echo "demo finished"

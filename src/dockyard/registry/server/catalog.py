@@ -12,6 +12,7 @@ from aiohttp import web
 
 from dockyard.registry.server import authz, layout
 from dockyard.registry.server.context import API_VERSION_HEADER, authorize, registry_of
+from dockyard.registry.server.jsonbody import json_response
 from dockyard.registry.server.pagination import next_link, page_size, paginate
 from dockyard.registry.server.storage.driver import PathNotFound, StorageDriver
 
@@ -49,4 +50,4 @@ async def catalog(request: web.Request) -> web.StreamResponse:
     headers = dict(API_VERSION_HEADER)
     if next_last is not None and n:
         headers["Link"] = next_link("/v2/_catalog", n, next_last)
-    return web.json_response({"repositories": page}, headers=headers)
+    return json_response({"repositories": page}, headers=headers)

@@ -8,7 +8,6 @@ Storage and store code raise dockyard errors (the classes below extend the tree 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -24,6 +23,7 @@ from dockyard.errors import (
     InvalidReference,
     NotFound,
 )
+from dockyard.registry.server.jsonbody import dumps
 from dockyard.registry.server.storage.driver import InvalidPath
 
 STATUS = {
@@ -139,7 +139,7 @@ def error_body(code: str, message: str | None = None, detail: Any = None) -> str
     entry: dict[str, Any] = {"code": code, "message": message or MESSAGES.get(code, code)}
     if detail is not None:
         entry["detail"] = detail
-    return json.dumps({"errors": [entry]})
+    return dumps({"errors": [entry]})
 
 
 def error_response(error: ApiError) -> web.Response:

@@ -12,6 +12,7 @@ from aiohttp import web
 
 from dockyard.registry.server.context import BYTES_RECEIVED, BYTES_SENT, registry_of
 from dockyard.registry.server.errors import Handler
+from dockyard.registry.server.jsonbody import json_response
 
 ACCESS_LOG_FORMAT = '%a "%r" %s %b "%{Referer}i" "%{User-Agent}i" %Tf'
 
@@ -35,7 +36,7 @@ async def metrics_middleware(request: web.Request, handler: Handler) -> web.Stre
 
 
 async def health(request: web.Request) -> web.StreamResponse:
-    return web.json_response({})
+    return json_response({})
 
 
 async def metrics(request: web.Request) -> web.StreamResponse:

@@ -17,6 +17,7 @@ from dockyard.reference import is_valid_repository
 from dockyard.registry.server import blobs, catalog, manifests, referrers, tags, uploads
 from dockyard.registry.server.context import API_VERSION_HEADER, authorize
 from dockyard.registry.server.errors import ApiError, UploadUnknown
+from dockyard.registry.server.jsonbody import json_response
 from dockyard.registry.server.layout import UPLOAD_ID_RE
 
 Handler = Callable[[web.Request, str, str], Awaitable[web.StreamResponse]]
@@ -54,7 +55,7 @@ ROUTES: list[tuple[str, re.Pattern[str], dict[str, Handler]]] = [
 
 async def base(request: web.Request) -> web.StreamResponse:
     await authorize(request, [])
-    return web.json_response({}, headers=API_VERSION_HEADER)
+    return json_response({}, headers=API_VERSION_HEADER)
 
 
 def _not_allowed(methods: Iterable[str]) -> ApiError:

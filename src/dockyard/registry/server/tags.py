@@ -8,6 +8,7 @@ from aiohttp import web
 
 from dockyard.registry.server import authz
 from dockyard.registry.server.context import API_VERSION_HEADER, authorize, registry_of
+from dockyard.registry.server.jsonbody import json_response
 from dockyard.registry.server.pagination import next_link, page_size, paginate
 
 
@@ -19,4 +20,4 @@ async def list_tags(request: web.Request, name: str, _: str) -> web.StreamRespon
     headers = dict(API_VERSION_HEADER)
     if next_last is not None and n:
         headers["Link"] = next_link(f"/v2/{name}/tags/list", n, next_last)
-    return web.json_response({"name": name, "tags": page}, headers=headers)
+    return json_response({"name": name, "tags": page}, headers=headers)

@@ -40,6 +40,7 @@ from dockyard.registry.server.auth import (
     load_certificates,
 )
 from dockyard.registry.server.config import AccessRule, TokenConfig, TokenIssuerConfig
+from dockyard.registry.server.jsonbody import json_response
 
 _SCOPE_RE = re.compile(r"^([a-z0-9]+)(?:\([a-z0-9]+\))?:(.+):([a-z*]+(?:,[a-z*]+)*)$")
 SigningKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
@@ -169,7 +170,7 @@ class TokenIssuer:
             body = self.sign(user, self.grant(user, request.query.getall("scope", [])))
         except AuthenticationFailed as exc:
             return self._error(exc)
-        return web.json_response(body)
+        return json_response(body)
 
     async def handle_post(self, request: web.Request) -> web.Response:
         form = await request.post()
@@ -185,7 +186,7 @@ class TokenIssuer:
         except AuthenticationFailed as exc:
             return self._error(exc)
         body["scope"] = fields.get("scope", "")
-        return web.json_response(body)
+        return json_response(body)
 
     def _error(self, exc: AuthenticationFailed) -> web.Response:
         headers = {"WWW-Authenticate": f'Basic realm="{self.token.service}"'}
