@@ -9,7 +9,7 @@ import click
 from dockyard.cli.common import get_store, short_id
 from dockyard.cli.formatting import print_formatted, print_table
 from dockyard.engine import images as ops
-from dockyard.engine.timefmt import human_size, since
+from dockyard.engine.timefmt import go_time_string, human_size, since
 
 _IMAGE_HEADERS = {
     "Repository": "REPOSITORY",
@@ -24,7 +24,7 @@ _IMAGE_HEADERS = {
 def _image_item(row: ops.ImageRow, no_trunc: bool) -> dict[str, Any]:
     return {
         "Containers": "N/A",
-        "CreatedAt": row.created or "",
+        "CreatedAt": go_time_string(row.created),
         "CreatedSince": since(row.created),
         "Digest": row.digest,
         "ID": short_id(row.id, no_trunc),
@@ -162,7 +162,7 @@ def history(
             {
                 "ID": image,
                 "CreatedSince": since(row.created),
-                "CreatedAt": row.created or "",
+                "CreatedAt": go_time_string(row.created),
                 "CreatedBy": created_by,
                 "Size": human_size(row.size),
                 "Comment": row.comment,

@@ -79,3 +79,11 @@ def human_size(size: float, precision: int = 3) -> str:
         size /= 1000.0
         index += 1
     return f"{size:.{precision}g}{units[index]}"
+
+
+def go_time_string(text: str | None) -> str:
+    """A timestamp as Go's time.String prints it in UTC: ``2024-01-02 15:04:05 +0000 UTC``."""
+    parsed = parse_rfc3339(text)
+    if parsed is None:
+        return ""
+    return parsed.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S +0000 UTC")
