@@ -135,7 +135,9 @@ def rm(
     from dockyard.engine.container_ops import remove_container
 
     store = get_store(ctx)
-    for_each(store, containers, lambda record: remove_container(store, record, force))
+    for_each(
+        store, containers, lambda record: remove_container(store, record, force, volumes)
+    )
 
 
 @click.command("logs")

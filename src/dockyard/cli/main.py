@@ -49,6 +49,7 @@ COMMANDS: dict[str, str] = {
     "diff": "dockyard.cli.commit:diff",
     "export": "dockyard.cli.commit:export",
     "cp": "dockyard.cli.commit:cp",
+    "volume": "dockyard.cli.volumes:volume",
 }
 # Docker exits 125 when the daemon fails these (the container's own code otherwise).
 DAEMON_EXIT_COMMANDS = frozenset({"run", "create", "start"})

@@ -71,6 +71,9 @@ def create_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--cap-add", multiple=True, help="Add Linux capabilities."),
         click.option("--cap-drop", multiple=True, help="Drop Linux capabilities."),
         click.option("-l", "--label", multiple=True, help="Set meta data on a container."),
+        click.option("-v", "--volume", multiple=True, help="Bind mount a volume."),
+        click.option("--mount", multiple=True, help="Attach a filesystem mount to the container."),
+        click.option("--volumes-from", multiple=True, help="Mount volumes from a container."),
         click.argument("image"),
         click.argument("args", nargs=-1, type=click.UNPROCESSED),
     ]
@@ -106,10 +109,68 @@ def _build(params: dict[str, Any], detach: bool) -> CreateOptions:
         cap_add=list(params["cap_add"]),
         cap_drop=list(params["cap_drop"]),
         labels=labels,
+        binds=list(params["volume"]),
+        mounts=_mount_objects(params["mount"]),
+        volumes_from=list(params["volumes_from"]),
     )
 
 
-@click.command("create", context_settings=_NO_HELP_SHORTCUT)
+def _mount_objects(values: tuple[str, ...]) -> list[dict[str, Any]]:
+    if not values:
+        return []
+    from dockyard.volumes.mountflag import parse_mount_flag
+
+    return [parse_mount_flag(value) for value in values]
+
+
+class DockerFlagsCommand(click.Command):
+    """Accepts docker's ``--flag=true|false`` for boolean flags (``--privileged=true``).
+
+    Only the options before the first argument (the image) are looked at: what
+    follows is the container's command line.
+    """
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, _bool_flag_values(self, args))
+
+
+_TRUE = {"1", "t", "true", "True", "TRUE"}
+_FALSE = {"0", "f", "false", "False", "FALSE"}
+
+
+def _bool_flag_values(command: click.Command, args: list[str]) -> list[str]:
+    options = [p for p in command.params if isinstance(p, click.Option)]
+    flags = {name for p in options if p.is_flag for name in p.opts}
+    valued = {name for p in options if not p.is_flag for name in p.opts}
+    out: list[str] = []
+    index = 0
+    while index < len(args):
+        arg = args[index]
+        if arg in ("--", "-") or not arg.startswith("-"):
+            break  # the image: the rest is the container's command line
+        name, sep, value = arg.partition("=")
+        if sep and name in flags and value in _TRUE | _FALSE:
+            out.extend([name] if value in _TRUE else [])
+        else:
+            out.append(arg)
+            if _takes_next(arg, valued) and index + 1 < len(args):
+                index += 1
+                out.append(args[index])
+        index += 1
+    return out + args[index:]
+
+
+def _takes_next(arg: str, valued: set[str]) -> bool:
+    """Whether the option ``arg`` takes its value from the next argument."""
+    if arg.startswith("--"):
+        return "=" not in arg and arg in valued
+    for position, letter in enumerate(arg[1:], start=1):  # a cluster such as -it or -ePATH
+        if f"-{letter}" in valued:
+            return position == len(arg) - 1
+    return False
+
+
+@click.command("create", cls=DockerFlagsCommand, context_settings=_NO_HELP_SHORTCUT)
 @create_options
 @click.pass_context
 def create(ctx: click.Context, /, **params: Any) -> None:
@@ -120,7 +181,7 @@ def create(ctx: click.Context, /, **params: Any) -> None:
     click.echo(record.id)
 
 
-@click.command("run", context_settings=_NO_HELP_SHORTCUT)
+@click.command("run", cls=DockerFlagsCommand, context_settings=_NO_HELP_SHORTCUT)
 @click.option("-d", "--detach", is_flag=True, help="Run container in background.")
 @create_options
 @click.pass_context
@@ -153,7 +214,7 @@ def run(ctx: click.Context, /, detach: bool, **params: Any) -> None:
 def _remove_quietly(store: StoreView, record: ContainerRecord) -> None:
     from dockyard.engine.container_ops import remove_container
 
-    remove_container(store, record, force=True)
+    remove_container(store, record, force=True, remove_volumes=True)
 
 
 @click.command("start", context_settings={"allow_interspersed_args": True})
@@ -188,7 +249,7 @@ def start(ctx: click.Context, containers: tuple[str, ...], attach: bool, interac
         raise click.exceptions.Exit(125)
 
 
-@click.command("exec", context_settings={"allow_interspersed_args": False})
+@click.command("exec", cls=DockerFlagsCommand, context_settings={"allow_interspersed_args": False})
 @click.option("-i", "--interactive", is_flag=True, help="Keep STDIN open.")
 @click.option("-t", "--tty", is_flag=True, help="Allocate a pseudo-TTY.")
 @click.option("-d", "--detach", is_flag=True, help="Detached mode: run in the background.")

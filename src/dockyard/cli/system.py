@@ -49,9 +49,9 @@ def df(ctx: click.Context, verbose: bool) -> None:
                 [
                     "Local Volumes",
                     str(usage.volumes),
-                    "0",
+                    str(usage.volumes_active),
                     human_size(usage.volumes_size),
-                    _percent(usage.volumes_size, usage.volumes_size),
+                    _percent(usage.volumes_reclaimable, usage.volumes_size),
                 ],
                 ["Build Cache", "0", "0", "0B", "0B"],
             ],
@@ -95,4 +95,7 @@ def df(ctx: click.Context, verbose: bool) -> None:
         [],
     )
     click.echo("\nLocal Volumes space usage:\n")
-    print_table(["VOLUME NAME", "LINKS", "SIZE"], [])
+    print_table(
+        ["VOLUME NAME", "LINKS", "SIZE"],
+        [[v.name, str(v.links), human_size(v.size)] for v in usage.volume_rows],
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from dockyard.engine.container_ops import status_of
-from dockyard.engine.container_start import lower_dirs
+from dockyard.engine.container_start import has_mounts, lower_dirs
 from dockyard.engine.containers import container_dir
 from dockyard.engine.inspect_image import container_config_view
 from dockyard.runtime.logs import log_path
@@ -78,19 +78,13 @@ def _graph_driver(store: StoreView, record: ContainerRecord) -> dict[str, Any]:
     }
 
 
-def _mounts(record: ContainerRecord) -> list[dict[str, Any]]:
-    """HostConfig.Mounts in the shape of inspect's Mounts (the volumes seam)."""
-    return [
-        {
-            "Type": entry.get("Type", "bind"),
-            "Source": entry.get("Source", ""),
-            "Destination": entry.get("Target", ""),
-            "Mode": "",
-            "RW": not entry.get("ReadOnly", False),
-            "Propagation": "rprivate",
-        }
-        for entry in record.host_config.get("Mounts") or []
-    ]
+def _mounts(store: StoreView, record: ContainerRecord) -> list[dict[str, Any]]:
+    """Docker's ``Mounts``: every bind, volume and tmpfs mount of the container."""
+    if not has_mounts(record):
+        return []
+    from dockyard.volumes.mounts import inspect_mounts
+
+    return inspect_mounts(store, record.id)
 
 
 def inspect_container(store: StoreView, record: ContainerRecord) -> dict[str, Any]:
@@ -118,7 +112,7 @@ def inspect_container(store: StoreView, record: ContainerRecord) -> dict[str, An
         "ExecIDs": None,
         "HostConfig": {**_HOST_DEFAULTS, **record.host_config},
         "GraphDriver": _graph_driver(store, record),
-        "Mounts": _mounts(record),
+        "Mounts": _mounts(store, record),
         "Config": config,
         "NetworkSettings": _network_settings(record),
     }

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from dockyard.engine.container_start import (
     container_lock,
+    has_mounts,
     runtime_for,
     start_detached,
 )
@@ -92,8 +93,14 @@ def restart_container(
     start_detached(store, record)
 
 
-def remove_container(store: StoreView, record: ContainerRecord, force: bool = False) -> None:
-    """``rm``: refuse a running container unless ``force`` (then kill it first)."""
+def remove_container(
+    store: StoreView, record: ContainerRecord, force: bool = False, remove_volumes: bool = False
+) -> None:
+    """``rm``: refuse a running container unless ``force`` (then kill it first).
+
+    ``remove_volumes`` (``rm -v``, ``run --rm``) also removes the container's anonymous
+    volumes that no other container uses; named volumes and bind data always stay.
+    """
     directory = container_dir(store, record.id)
     with container_lock(store, record.id):
         state = status_of(store, record)
@@ -111,9 +118,22 @@ def remove_container(store: StoreView, record: ContainerRecord, force: bool = Fa
         merged = directory / "merged"
         if is_mounted(merged):
             unmount_rootfs(merged)
+        anonymous = _anonymous_volumes(store, record) if remove_volumes else []
         with store.commit() as conn:
             crecords.delete_container(conn, record.id)
         _remove_tree(store, directory)
+    if anonymous:
+        from dockyard.volumes.local import remove_unused
+
+        remove_unused(store, anonymous)
+
+
+def _anonymous_volumes(store: StoreView, record: ContainerRecord) -> list[str]:
+    if not has_mounts(record):
+        return []
+    from dockyard.store.volumes import anonymous_volumes_of
+
+    return anonymous_volumes_of(store.conn, record.id)
 
 
 def _remove_tree(store: StoreView, directory: Path) -> None:

@@ -66,15 +66,25 @@ def mount_container(store: StoreView, record: ContainerRecord) -> Path:
     return merged
 
 
-def volume_mounts(record: ContainerRecord) -> list[Mount]:
-    """HostConfig.Mounts of type bind as runtime mounts (the seam for volumes, issue 6)."""
-    mounts = []
-    for entry in record.host_config.get("Mounts") or []:
-        if entry.get("Type", "bind") == "bind":
-            mounts.append(
-                Mount.bind(entry["Source"], entry["Target"], read_only=bool(entry.get("ReadOnly")))
-            )
-    return mounts
+def has_mounts(record: ContainerRecord) -> bool:
+    """Whether ``create`` recorded mount points (else the volumes code is not even imported)."""
+    host = record.host_config
+    return bool(
+        host.get("Binds")
+        or host.get("Mounts")
+        or host.get("VolumesFrom")
+        or record.config.get("Volumes")
+    )
+
+
+def volume_mounts(store: StoreView, record: ContainerRecord, rootfs: Path) -> list[Mount]:
+    """The container's binds, volumes and tmpfs mounts as runtime mounts (empty volumes
+    are filled from the mounted ``rootfs`` first, on the container's first start)."""
+    if not has_mounts(record):
+        return []
+    from dockyard.volumes.mounts import runtime_mounts
+
+    return runtime_mounts(store, record.id, rootfs)
 
 
 def prepare_bundle(store: StoreView, record: ContainerRecord) -> Path:
@@ -85,7 +95,7 @@ def prepare_bundle(store: StoreView, record: ContainerRecord) -> Path:
     merged = mount_container(store, record)
     try:
         opts = run_options(record)
-        opts.mounts = volume_mounts(record) + write_etc_files(
+        opts.mounts = volume_mounts(store, record, merged) + write_etc_files(
             directory, opts.hostname, opts.network
         )
         spec = build_spec(None, opts, container_id=record.id, rootfs=merged)
@@ -102,7 +112,8 @@ def prepare_bundle(store: StoreView, record: ContainerRecord) -> Path:
 def _remove_argv(store: StoreView, container_id: str) -> list[str]:
     """What the monitor runs after an ``--rm`` container exits."""
     code = "from dockyard.cli.main import main; main()"
-    return [sys.executable, "-c", code, "--root", str(store.layout.root), "rm", "-f", container_id]
+    root = str(store.layout.root)
+    return [sys.executable, "-c", code, "--root", root, "rm", "-f", "-v", container_id]
 
 
 def _monitor_config(store: StoreView, record: ContainerRecord, bundle: Path) -> Any:

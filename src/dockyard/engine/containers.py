@@ -6,12 +6,13 @@ a created container is only a record, an empty writable layer and a name.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dockyard.digest import Digest
 from dockyard.engine.names import check_name, random_name
@@ -23,6 +24,9 @@ from dockyard.store import containers as crecords
 from dockyard.store import images as records
 from dockyard.store.containers import ContainerRecord
 from dockyard.store.lite import StoreView
+
+if TYPE_CHECKING:
+    from dockyard.volumes.plan import MountPlan
 
 
 @dataclass
@@ -53,9 +57,11 @@ class CreateOptions:
     cap_add: list[str] = field(default_factory=list)
     cap_drop: list[str] = field(default_factory=list)
     labels: dict[str, str] = field(default_factory=dict)
-    # The volumes seam (issue 6): -v specs and --mount entries in docker's HostConfig shape.
+    # -v values as given (``/dir`` ones become anonymous volumes, as Config.Volumes),
+    # --mount entries as docker's API mount objects, --volumes-from values.
     binds: list[str] = field(default_factory=list)
     mounts: list[dict[str, Any]] = field(default_factory=list)
+    volumes_from: list[str] = field(default_factory=list)
 
 
 def container_dir(store: StoreView, container_id: str) -> Path:
@@ -146,7 +152,7 @@ def _host_config(opts: CreateOptions, runtime: str) -> dict[str, Any]:
         "RestartPolicy": {"Name": "no", "MaximumRetryCount": 0},
         "AutoRemove": opts.auto_remove,
         "VolumeDriver": "",
-        "VolumesFrom": None,
+        "VolumesFrom": opts.volumes_from or None,
         "CapAdd": opts.cap_add or None,
         "CapDrop": opts.cap_drop or None,
         "Privileged": opts.privileged,
@@ -177,6 +183,20 @@ def _pick_name(store: StoreView, wanted: str | None) -> str:
     raise Conflict("could not find a free random container name")
 
 
+def _plan_mounts(store: StoreView, opts: CreateOptions, config: dict[str, Any]) -> MountPlan | None:
+    """Validate the mount flags (None without any: volumes stay off the fast path)."""
+    if not (opts.binds or opts.mounts or opts.volumes_from or config.get("Volumes")):
+        return None
+    from dockyard.volumes.plan import plan_mounts
+
+    plan = plan_mounts(store, opts.binds, opts.mounts, opts.volumes_from, config.get("Volumes"))
+    if plan.anonymous:
+        config["Volumes"] = {**(config.get("Volumes") or {}), **{d: {} for d in plan.anonymous}}
+    opts.binds = plan.binds  # HostConfig.Binds: the -v values with a source
+    plan.make_sources()
+    return plan
+
+
 def create_container(store: StoreView, opts: CreateOptions) -> ContainerRecord:
     """Record the container and make its directory; returns the record."""
     if opts.network not in ("none", "host", "default", "bridge"):
@@ -187,6 +207,7 @@ def create_container(store: StoreView, opts: CreateOptions) -> ContainerRecord:
     hostname = opts.hostname or container_id[:12]
     config = _config(opts, image, hostname)
     argv = command_line(None, _run_options(config))
+    plan = _plan_mounts(store, opts, config)
     record = ContainerRecord(
         id=container_id,
         name=_pick_name(store, opts.name),
@@ -200,10 +221,13 @@ def create_container(store: StoreView, opts: CreateOptions) -> ContainerRecord:
     )
     directory = container_dir(store, container_id)
     (directory / "upper").mkdir(parents=True)
+    volumes = plan.volumes_ready(store) if plan is not None else contextlib.nullcontext()
     try:
-        with store.commit() as conn:
+        with volumes, store.commit() as conn:
             layers = records.image_layers(conn, image_id)
             crecords.insert_container(conn, record, layers)
+            if plan is not None:
+                plan.record(conn, container_id)
     except BaseException:
         import shutil
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from dockyard.digest import Digest
 from dockyard.store import images as records
 from dockyard.store.store import Store
+from dockyard.volumes.listing import VolumeSpace, volumes_space
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,9 @@ class DiskUsage:
     containers_size: int
     volumes: int
     volumes_size: int
+    volumes_active: int = 0  # used by at least one container
+    volumes_reclaimable: int = 0  # bytes of the unused ones
+    volume_rows: list[VolumeSpace] = field(default_factory=list)
 
 
 def disk_usage(store: Store) -> DiskUsage:
@@ -45,4 +49,16 @@ def disk_usage(store: Store) -> DiskUsage:
         names = [ref.familiar for ref in records.tags_of(conn, image.id)]
         usages.append(ImageUsage(image.id, names, image.created, image.size, shared, unique, 0))
     row = conn.execute("SELECT COUNT(*), COALESCE(SUM(size), 0) FROM layers").fetchone()
-    return DiskUsage(usages, int(row[1]), int(row[0]), 0, 0, 0, 0)
+    volumes = volumes_space(store)
+    return DiskUsage(
+        usages,
+        int(row[1]),
+        int(row[0]),
+        0,
+        0,
+        len(volumes),
+        sum(v.size for v in volumes),
+        volumes_active=sum(1 for v in volumes if v.links),
+        volumes_reclaimable=sum(v.size for v in volumes if not v.links),
+        volume_rows=volumes,
+    )

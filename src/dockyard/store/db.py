@@ -13,7 +13,7 @@ from pathlib import Path
 
 from dockyard.errors import StoreError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS layers (
@@ -84,6 +84,22 @@ CREATE TABLE IF NOT EXISTS container_layers (  -- keeps a container's layers fro
 );
 CREATE INDEX IF NOT EXISTS container_layers_diff ON container_layers(diff_id);
 CREATE INDEX IF NOT EXISTS containers_image ON containers(image_id);
+CREATE TABLE IF NOT EXISTS volumes (   -- <root>/volumes/<name>/_data (schema 3)
+    name       TEXT PRIMARY KEY,
+    driver     TEXT NOT NULL DEFAULT 'local',
+    created    TEXT NOT NULL,          -- RFC3339
+    labels     TEXT NOT NULL,          -- JSON object
+    options    TEXT NOT NULL,          -- JSON object (driver options, -o)
+    anonymous  INTEGER NOT NULL        -- 1: removed by `rm -v` / `run --rm`
+);
+CREATE TABLE IF NOT EXISTS container_mounts (  -- a container's mount points (schema 3)
+    container_id TEXT NOT NULL REFERENCES containers(id) ON DELETE CASCADE,
+    destination  TEXT NOT NULL,
+    volume       TEXT REFERENCES volumes(name),  -- NULL for bind and tmpfs
+    mount        TEXT NOT NULL,        -- JSON: volumes.model.MountPoint
+    PRIMARY KEY (container_id, destination)
+);
+CREATE INDEX IF NOT EXISTS container_mounts_volume ON container_mounts(volume);
 """
 
 
