@@ -1,5 +1,5 @@
-"""``inspect``: low-level information on containers and images (a container first when a
-name means both, as docker)."""
+"""``inspect``: low-level information on containers, images and volumes, looked up in
+docker's order (container, image, volume) unless ``--type`` says which."""
 
 from __future__ import annotations
 
@@ -58,5 +58,20 @@ def _inspect_one(store: Store, name: str, kind: str | None) -> dict[str, Any]:
         if kind == "container":
             raise NotFound(f"No such container: {name}")
     if kind == "volume":
+        return _inspect_volume(store, name)
+    try:
+        return inspect_image(store, name)
+    except NotFound:
+        if kind == "image":
+            raise
+    return _inspect_volume(store, name)  # docker's order: container, image, volume
+
+
+def _inspect_volume(store: Store, name: str) -> dict[str, Any]:
+    from dockyard.store.volumes import find_volume
+    from dockyard.volumes.listing import volume_view
+
+    record = find_volume(store.conn, name)
+    if record is None:
         raise NotFound(f"No such volume: {name}")
-    return inspect_image(store, name)
+    return volume_view(store, record)
