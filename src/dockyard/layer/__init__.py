@@ -2,6 +2,7 @@
 
 compression  detect, decompress and compress layer blobs (gzip via ISA-L, zstd)
 tarstream    a fast forward-only tar reader
+tarheader    tar entry headers built as bytes (what tarfile writes, faster)
 safepath     resolve archive paths inside the layer directory like a chroot
 unpack       tar -> overlay-ready layer directory (whiteout devices, opaque xattrs)
 pack         overlay upperdir or any tree -> tar

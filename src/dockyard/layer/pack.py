@@ -4,11 +4,17 @@ Output is deterministic for a given tree: entries in lexical order (parents
 first, as Go's filepath.Walk gives them), PAX format, mtimes truncated to
 seconds and no user or group names, as docker writes layers. Hard links
 within the tree become tar hard links to the first path seen.
+
+Speed matters for ``commit`` of many small files: headers are built as bytes
+(``tarheader``), each stat result from ``scandir`` is used once, small files
+are read with one ``read`` and gathered with their headers into 1 MiB writes,
+and large ones go to a pipe or file with ``sendfile`` (no copy through Python).
 """
 
 from __future__ import annotations
 
 import errno
+import io
 import os
 import stat
 import tarfile
@@ -16,15 +22,17 @@ from pathlib import Path
 from typing import BinaryIO
 
 from dockyard.errors import StoreError
+from dockyard.layer.tarheader import BLOCK, RECORD, entry_header
 from dockyard.layer.whiteouts import (
     OPAQUE_MARKER,
+    OPAQUE_XATTR,
     OVERLAY_XATTR_PREFIX,
     WHITEOUT_PREFIX,
-    is_opaque,
     is_whiteout,
 )
 
-_COPY_BUFFER = 1 << 20
+_FLUSH_AT = 1 << 20
+_SENDFILE_FROM = 256 << 10  # below this, one read into the gathered write is cheaper
 _TYPES = {
     stat.S_IFREG: tarfile.REGTYPE,
     stat.S_IFDIR: tarfile.DIRTYPE,
@@ -33,6 +41,12 @@ _TYPES = {
     stat.S_IFBLK: tarfile.BLKTYPE,
     stat.S_IFIFO: tarfile.FIFOTYPE,
 }
+_OPEN = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NOCTTY
+_XATTR_KEY = b"SCHILY.xattr."
+_OPAQUE_KEY = OPAQUE_XATTR.encode()
+_OVERLAY_KEYS = OVERLAY_XATTR_PREFIX.encode()
+_WHITEOUT = WHITEOUT_PREFIX.encode()
+_MARKER = OPAQUE_MARKER.encode()
 
 
 def write_upper_tar(upper: Path, out: BinaryIO) -> None:
@@ -52,96 +66,165 @@ class _TreeWriter:
     def __init__(self, out: BinaryIO, overlay: bool) -> None:
         self.out = out
         self.overlay = overlay
-        self.first_link: dict[tuple[int, int], str] = {}
+        self.first_link: dict[tuple[int, int], bytes] = {}
+        self.pending = bytearray()
+        self.written = 0
+        self.out_fd = _sendfile_target(out)
 
     def write(self, top: str, arcname: str) -> None:
         try:
-            with tarfile.open(
-                fileobj=self.out,
-                mode="w|",
-                format=tarfile.PAX_FORMAT,
-                bufsize=_COPY_BUFFER,
-            ) as tar:
-                tar.copybufsize = _COPY_BUFFER  # type: ignore[attr-defined]  # missing in typeshed
-                if arcname:
-                    self._add(tar, top, arcname, os.lstat(top))
-                self._walk(tar, top, arcname)
+            if arcname:
+                self._add(top, os.fsencode(arcname), os.lstat(top))
+            self._walk(top, os.fsencode(arcname))
+            self._emit(bytes(2 * BLOCK))  # the end-of-archive marker
+            self._emit(bytes(-(self.written + len(self.pending)) % RECORD))
+            self._flush()
         except OSError as exc:
             raise StoreError(f"cannot archive {top}: {exc}") from exc
 
-    def _walk(self, tar: tarfile.TarFile, directory: str, prefix: str) -> None:
+    def _walk(self, directory: str, prefix: bytes) -> None:
         with os.scandir(directory) as scan:
             entries = sorted(scan, key=lambda entry: entry.name)
         for entry in entries:
-            name = f"{prefix}/{entry.name}" if prefix else entry.name
+            encoded = os.fsencode(entry.name)
+            name = prefix + b"/" + encoded if prefix else encoded
             info = entry.stat(follow_symlinks=False)
-            self._add(tar, entry.path, name, info)
+            self._add(entry.path, name, info)
             if stat.S_ISDIR(info.st_mode):
-                self._walk(tar, entry.path, name)
+                self._walk(entry.path, name)
 
-    def _add(self, tar: tarfile.TarFile, path: str, name: str, info: os.stat_result) -> None:
+    def _add(self, path: str, name: bytes, info: os.stat_result) -> None:
         kind = _TYPES.get(stat.S_IFMT(info.st_mode))
         if kind is None:
             return  # sockets cannot be archived; docker skips them too
-        header = _header(name, info, kind)
         if self.overlay and is_whiteout(info):
-            parent, _, base = name.rpartition("/")
-            header.name = f"{parent}/{WHITEOUT_PREFIX}{base}" if parent else WHITEOUT_PREFIX + base
-            header.type, header.mode, header.devmajor = tarfile.REGTYPE, 0o600, 0
-            tar.addfile(header)
+            parent, _, base = name.rpartition(b"/")
+            name = (parent + b"/" if parent else b"") + _WHITEOUT + base
+            self._emit(_header(name, tarfile.REGTYPE, info, mode=0o600))
             return
-        header.pax_headers = _xattrs(path)
-        if kind == tarfile.SYMTYPE:
-            header.linkname = os.readlink(path)
-        elif kind == tarfile.REGTYPE and info.st_nlink > 1:
+        if kind == tarfile.REGTYPE:
+            self._file(path, name, info)
+            return
+        xattrs = _xattrs(path)
+        linkname = os.readlink(os.fsencode(path)) if kind == tarfile.SYMTYPE else b""
+        header_name = name + b"/" if kind == tarfile.DIRTYPE else name
+        self._emit(_header(header_name, kind, info, linkname=linkname, xattrs=xattrs))
+        if self.overlay and xattrs.get(_OPAQUE_KEY) == b"y":
+            marker = name + b"/" + _MARKER
+            self._emit(_header(marker, tarfile.REGTYPE, info, mode=info.st_mode & 0o777))
+
+    def _file(self, path: str, name: bytes, info: os.stat_result) -> None:
+        if info.st_nlink > 1:
             first = self.first_link.setdefault((info.st_dev, info.st_ino), name)
             if first != name:
-                header.type, header.linkname = tarfile.LNKTYPE, first
-        if header.type == tarfile.REGTYPE:
-            header.size = info.st_size
-            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-            with open(fd, "rb", buffering=0) as data:
-                tar.addfile(header, data)
-        else:
-            tar.addfile(header)
-        if self.overlay and kind == tarfile.DIRTYPE and is_opaque(path):
-            tar.addfile(_opaque_marker(header))
+                xattrs = _xattrs(path)
+                self._emit(_header(name, tarfile.LNKTYPE, info, linkname=first, xattrs=xattrs))
+                return
+        fd = os.open(path, _OPEN)
+        try:
+            size = info.st_size
+            self._emit(_header(name, tarfile.REGTYPE, info, size=size, xattrs=_xattrs(fd)))
+            if self.out_fd is not None and size >= _SENDFILE_FROM:
+                self._send(fd, size)
+            else:
+                self._read(fd, size)
+            self._emit(bytes(-size % BLOCK))
+        finally:
+            os.close(fd)
+
+    def _read(self, fd: int, size: int) -> None:
+        while size:
+            data = os.read(fd, min(size, _FLUSH_AT))
+            if not data:
+                raise OSError(errno.EIO, "file shrank while being archived")
+            self._emit(data)
+            size -= len(data)
+
+    def _send(self, fd: int, size: int) -> None:
+        """Copy in the kernel; the gathered bytes go first."""
+        assert self.out_fd is not None
+        self._flush()
+        self.out.flush()
+        offset = 0
+        while offset < size:
+            sent = os.sendfile(self.out_fd, fd, offset, size - offset)
+            if not sent:
+                raise OSError(errno.EIO, "file shrank while being archived")
+            offset += sent
+        self.written += size
+
+    def _emit(self, data: bytes) -> None:
+        self.pending += data
+        if len(self.pending) >= _FLUSH_AT:
+            self._flush()
+
+    def _flush(self) -> None:
+        # A fresh buffer each time: the stream may keep a reference to what it is given.
+        data, self.pending = self.pending, bytearray()
+        if data:
+            self.out.write(data)
+            self.written += len(data)
 
 
-def _header(name: str, info: os.stat_result, kind: bytes) -> tarfile.TarInfo:
-    header = tarfile.TarInfo(name)
-    header.type = kind
-    header.mode = stat.S_IMODE(info.st_mode)
-    header.uid, header.gid = info.st_uid, info.st_gid
-    header.uname = header.gname = ""
-    header.mtime = int(info.st_mtime)  # docker truncates to seconds
-    if kind in (tarfile.CHRTYPE, tarfile.BLKTYPE):
-        header.devmajor, header.devminor = os.major(info.st_rdev), os.minor(info.st_rdev)
-    return header
+def _sendfile_target(out: BinaryIO) -> int | None:
+    """``out``'s descriptor if bytes written there land unchanged in a pipe or file.
+
+    Only plain file objects qualify: a compressor's ``fileno`` is its sink's.
+    """
+    raw = out.raw if type(out) is io.BufferedWriter else out
+    if type(raw) is not io.FileIO:
+        return None
+    fd = raw.fileno()
+    mode = os.fstat(fd).st_mode
+    return fd if stat.S_ISFIFO(mode) or stat.S_ISREG(mode) else None
 
 
-def _opaque_marker(directory: tarfile.TarInfo) -> tarfile.TarInfo:
-    """The ``.wh..wh..opq`` entry docker writes for an opaque directory."""
-    marker = tarfile.TarInfo(f"{directory.name.rstrip('/')}/{OPAQUE_MARKER}")
-    marker.mode = directory.mode & 0o777
-    marker.uid, marker.gid = directory.uid, directory.gid
-    marker.uname = marker.gname = ""
-    marker.mtime = directory.mtime
-    return marker
-
-
-def _xattrs(path: str) -> dict[str, str]:
-    """``SCHILY.xattr.*`` PAX records; binary values survive via surrogateescape."""
+def _xattrs(target: str | int) -> dict[bytes, bytes]:
+    """The entry's xattrs but overlayfs's own, by name; ``listxattr`` once, then values."""
     try:
-        names = os.listxattr(path, follow_symlinks=False)
+        if isinstance(target, int):
+            names = os.listxattr(target)
+        else:
+            names = os.listxattr(target, follow_symlinks=False)
     except OSError as exc:
         if exc.errno in (errno.ENOTSUP, errno.EPERM):
             return {}
         raise
-    records = {}
+    values = {}
     for key in sorted(names):
-        if key.startswith(OVERLAY_XATTR_PREFIX):
-            continue  # overlayfs bookkeeping; opacity is written as a marker entry
-        value = os.getxattr(path, key, follow_symlinks=False)
-        records[f"SCHILY.xattr.{key}"] = value.decode("utf-8", "surrogateescape")
-    return records
+        if isinstance(target, int):
+            value = os.getxattr(target, key)
+        else:
+            value = os.getxattr(target, key, follow_symlinks=False)
+        values[os.fsencode(key)] = value
+    return values
+
+
+def _header(
+    name: bytes,
+    kind: bytes,
+    info: os.stat_result,
+    *,
+    mode: int | None = None,
+    size: int = 0,
+    linkname: bytes = b"",
+    xattrs: dict[bytes, bytes] | None = None,
+) -> bytes:
+    """The header of one entry from its lstat result; xattrs as ``SCHILY.xattr.*`` records."""
+    records = [
+        (_XATTR_KEY + key, value)
+        for key, value in (xattrs or {}).items()
+        if not key.startswith(_OVERLAY_KEYS)  # overlayfs bookkeeping stays out of layers
+    ]
+    return entry_header(
+        name,
+        kind,
+        info.st_mode if mode is None else mode,
+        info.st_uid,
+        info.st_gid,
+        size,
+        info.st_mtime_ns // 10**9,  # docker truncates to seconds
+        linkname,
+        (os.major(info.st_rdev), os.minor(info.st_rdev)),
+        records,
+    )

@@ -35,6 +35,9 @@ class TarSplitRecorder:
         self._out = io.BytesIO()
         self._gzip = gzip.GzipFile(fileobj=self._out, mode="wb", compresslevel=1, mtime=0)
         self._raw = bytearray()
+        # Encoded segments wait here: one gzip write per entry cost more than the rest
+        # of the recording for layers of many small files.
+        self._segments = bytearray()
         self._files: set[str] = set()
         self.usable = True
 
@@ -50,7 +53,9 @@ class TarSplitRecorder:
         if rel in self._files or len(encoded) > 0xFFFF:
             self.usable = False
         self._files.add(rel)
-        self._gzip.write(_FILE + _U64.pack(size) + _U16.pack(len(encoded)) + encoded)
+        self._segments += _FILE + _U64.pack(size) + _U16.pack(len(encoded)) + encoded
+        if len(self._segments) >= _FLUSH_AT:
+            self._write_segments()
 
     def removed(self, rel: str) -> None:
         """Something at ``rel`` was replaced: content recorded there or below is gone."""
@@ -61,13 +66,21 @@ class TarSplitRecorder:
             self.usable = False
 
     def _flush_raw(self) -> None:
+        """End the current run of raw bytes as one segment."""
         if self._raw:
-            self._gzip.write(_RAW + _U64.pack(len(self._raw)) + bytes(self._raw))
+            self._segments += _RAW + _U64.pack(len(self._raw)) + self._raw
             self._raw.clear()
+            if len(self._segments) >= _FLUSH_AT:
+                self._write_segments()
+
+    def _write_segments(self) -> None:
+        self._gzip.write(self._segments)
+        self._segments.clear()
 
     def finish(self) -> bytes | None:
         """The compressed record, or None when the content cannot be rebuilt from disk."""
         self._flush_raw()
+        self._write_segments()
         self._gzip.close()
         return self._out.getvalue() if self.usable else None
 

@@ -82,6 +82,10 @@ class _Unpacker:
         self.reader = reader
         self.recorder = recorder
         self.as_root = os.geteuid() == 0
+        # What a new file's owner already is, so chown can be skipped: the creator's
+        # ids, unless a set-group-ID root hands its group down.
+        setgid = os.stat(root.root).st_mode & stat.S_ISGID
+        self.born_as = None if setgid else (os.geteuid(), os.getegid())
         self.size = 0
         self.entries = 0
         # Directory modes and times are set last: writing into a directory
@@ -134,7 +138,7 @@ class _Unpacker:
             for chunk in self.reader.data():
                 _write_all(fd, chunk)
             self.size += member.size
-            if self.as_root:
+            if self.as_root and (member.uid, member.gid) != self.born_as:
                 os.chown(fd, member.uid, member.gid)
             self._xattrs(fd, member)
             os.chmod(fd, member.mode & 0o7777)  # after chown, which clears setuid
