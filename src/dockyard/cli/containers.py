@@ -7,9 +7,8 @@ from collections.abc import Callable
 
 import click
 
+from dockyard.cli.common import for_each, get_lite_store
 from dockyard.cli.formatting import print_formatted, print_table
-from dockyard.cli.run import get_store
-from dockyard.errors import DockyardError
 from dockyard.store.containers import ContainerRecord, resolve_container
 from dockyard.store.lite import StoreView
 
@@ -24,20 +23,16 @@ _PS_HEADERS = {
 }
 
 
-def for_each(
+def for_each_container(
     store: StoreView, names: tuple[str, ...], action: Callable[[ContainerRecord], None]
 ) -> None:
-    """Docker's multi-container commands: echo each name done, report each failure, exit 1."""
-    failed = False
-    for name in names:
-        try:
-            action(resolve_container(store.conn, name))
-            click.echo(name)
-        except DockyardError as exc:
-            click.echo(f"Error: {exc}", err=True)
-            failed = True
-    if failed:
-        raise click.exceptions.Exit(1)
+    """stop, kill, restart, rm: echo each name done, report each failure, exit 1."""
+
+    def act(name: str) -> None:
+        action(resolve_container(store.conn, name))
+        click.echo(name)
+
+    for_each(names, act)
 
 
 @click.command("ps")
@@ -64,7 +59,7 @@ def ps(
     """List containers."""
     from dockyard.engine import container_list as lister
 
-    store = get_store(ctx)
+    store = get_lite_store(ctx)
     rows = lister.list_containers(
         store,
         show_all=show_all,
@@ -94,8 +89,8 @@ def stop(
     """Stop one or more running containers."""
     from dockyard.engine.container_ops import stop_container
 
-    store = get_store(ctx)
-    for_each(store, containers, lambda record: stop_container(store, record, timeout))
+    store = get_lite_store(ctx)
+    for_each_container(store, containers, lambda record: stop_container(store, record, timeout))
 
 
 @click.command("kill")
@@ -106,8 +101,8 @@ def kill(ctx: click.Context, containers: tuple[str, ...], signal: str) -> None:
     """Kill one or more running containers."""
     from dockyard.engine.container_ops import kill_container
 
-    store = get_store(ctx)
-    for_each(store, containers, lambda record: kill_container(store, record, signal))
+    store = get_lite_store(ctx)
+    for_each_container(store, containers, lambda record: kill_container(store, record, signal))
 
 
 @click.command("restart")
@@ -118,8 +113,8 @@ def restart(ctx: click.Context, containers: tuple[str, ...], timeout: int | None
     """Restart one or more containers."""
     from dockyard.engine.container_ops import restart_container
 
-    store = get_store(ctx)
-    for_each(store, containers, lambda record: restart_container(store, record, timeout))
+    store = get_lite_store(ctx)
+    for_each_container(store, containers, lambda record: restart_container(store, record, timeout))
 
 
 @click.command("rm")
@@ -134,8 +129,8 @@ def rm(
     """Remove one or more containers."""
     from dockyard.engine.container_ops import remove_container
 
-    store = get_store(ctx)
-    for_each(
+    store = get_lite_store(ctx)
+    for_each_container(
         store, containers, lambda record: remove_container(store, record, force, volumes)
     )
 
@@ -161,7 +156,7 @@ def logs(
     from dockyard.engine.container_logs import container_logs
 
     outputs = {"stdout": sys.stdout.buffer, "stderr": sys.stderr.buffer}
-    for entry in container_logs(get_store(ctx), container, follow, tail, timestamps, since):
+    for entry in container_logs(get_lite_store(ctx), container, follow, tail, timestamps, since):
         out = outputs.get(entry.stream, sys.stdout.buffer)
         out.write(entry.text.encode())
         out.flush()
@@ -174,17 +169,13 @@ def wait(ctx: click.Context, containers: tuple[str, ...]) -> None:
     """Block until one or more containers stop, then print their exit codes."""
     from dockyard.engine.container_ops import wait_exited
 
-    store = get_store(ctx)
-    failed = False
-    for name in containers:
-        try:
-            state = wait_exited(store, resolve_container(store.conn, name), None)
-            click.echo(str(state.exit_code))
-        except DockyardError as exc:
-            click.echo(f"Error: {exc}", err=True)
-            failed = True
-    if failed:
-        raise click.exceptions.Exit(1)
+    store = get_lite_store(ctx)
+
+    def wait_one(name: str) -> None:
+        state = wait_exited(store, resolve_container(store.conn, name), None)
+        click.echo(str(state.exit_code))
+
+    for_each(containers, wait_one)
 
 
 @click.command("rename")
@@ -195,7 +186,7 @@ def rename(ctx: click.Context, container: str, new_name: str) -> None:
     """Rename a container."""
     from dockyard.engine.container_ops import rename_container
 
-    store = get_store(ctx)
+    store = get_lite_store(ctx)
     rename_container(store, resolve_container(store.conn, container), new_name)
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from dockyard.cli.common import get_store, short_id
+from dockyard.cli.common import for_each, get_store, short_id
 from dockyard.cli.formatting import print_formatted, print_table
 from dockyard.engine import images as ops
 from dockyard.engine.timefmt import go_time_string, human_size, since
@@ -123,19 +123,13 @@ def tag(ctx: click.Context, source: str, target: str) -> None:
 @click.pass_context
 def rmi(ctx: click.Context, names: tuple[str, ...], force: bool, no_prune: bool) -> None:
     """Remove one or more images."""
-    from dockyard.errors import DockyardError
-
     store = get_store(ctx)
-    failure: DockyardError | None = None
-    for name in names:
-        try:
-            for line in ops.remove_image(store, name, force):
-                click.echo(line)
-        except DockyardError as exc:
-            click.echo(f"Error: {exc}", err=True)
-            failure = exc
-    if failure is not None:
-        raise click.exceptions.Exit(1)
+
+    def remove_one(name: str) -> None:
+        for line in ops.remove_image(store, name, force):
+            click.echo(line)
+
+    for_each(names, remove_one)
 
 
 @click.command("history")

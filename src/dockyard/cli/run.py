@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from dockyard.cli.common import for_each, get_lite_store
 from dockyard.engine.containers import CreateOptions
 from dockyard.errors import ConfigError, DockyardError
 from dockyard.store.containers import ContainerRecord
@@ -20,21 +21,6 @@ from dockyard.store.lite import StoreView
 _SIZE_RE = re.compile(r"^(\d+(?:\.\d+)?)\s*([bkmgtp]?)b?$", re.IGNORECASE)
 _UNITS = {"": 1, "b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40, "p": 1 << 50}
 _NO_HELP_SHORTCUT = {"help_option_names": ["--help"], "allow_interspersed_args": False}
-
-
-def get_store(ctx: click.Context) -> StoreView:
-    """The container commands' store: ``LiteStore``, without the image machinery."""
-    from dockyard.store.lite import LiteStore
-
-    root_obj = ctx.find_root().obj
-    assert isinstance(root_obj, dict)
-    store = root_obj.get("lite_store")
-    if store is None:
-        store = LiteStore(root_obj.get("root"))
-        root_obj["lite_store"] = store
-        ctx.find_root().call_on_close(store.close)
-    assert isinstance(store, LiteStore)
-    return store
 
 
 def parse_memory(text: str | None) -> int | None:
@@ -177,7 +163,7 @@ def create(ctx: click.Context, /, **params: Any) -> None:
     """Create a new container."""
     from dockyard.engine.containers import create_container
 
-    record = create_container(get_store(ctx), _build(params, detach=True))
+    record = create_container(get_lite_store(ctx), _build(params, detach=True))
     click.echo(record.id)
 
 
@@ -190,7 +176,7 @@ def run(ctx: click.Context, /, detach: bool, **params: Any) -> None:
     from dockyard.engine import container_start as starter
     from dockyard.engine.containers import create_container
 
-    store = get_store(ctx)
+    store = get_lite_store(ctx)
     opts = _build(params, detach)
     record = create_container(store, opts)
     try:
@@ -227,7 +213,7 @@ def start(ctx: click.Context, containers: tuple[str, ...], attach: bool, interac
     from dockyard.engine import container_start as starter
     from dockyard.store.containers import resolve_container
 
-    store = get_store(ctx)
+    store = get_lite_store(ctx)
     if attach or interactive:
         if len(containers) > 1:
             raise ConfigError("you cannot start and attach multiple containers at once")
@@ -237,16 +223,12 @@ def start(ctx: click.Context, containers: tuple[str, ...], attach: bool, interac
         else:
             code = starter.run_in_foreground(store, record, interactive=interactive)
         raise click.exceptions.Exit(code or 0)
-    failed = False
-    for name in containers:
-        try:
-            starter.start_detached(store, resolve_container(store.conn, name))
-            click.echo(name)
-        except DockyardError as exc:
-            click.echo(f"Error: {exc}", err=True)
-            failed = True
-    if failed:
-        raise click.exceptions.Exit(125)
+
+    def start_one(name: str) -> None:
+        starter.start_detached(store, resolve_container(store.conn, name))
+        click.echo(name)
+
+    for_each(containers, start_one, failure_code=125)
 
 
 @click.command("exec", cls=DockerFlagsCommand, context_settings={"allow_interspersed_args": False})
@@ -264,7 +246,7 @@ def exec_(ctx: click.Context, /, container: str, command: tuple[str, ...], **fla
     """Execute a command in a running container."""
     from dockyard.engine.container_exec import exec_command
 
-    code = exec_command(get_store(ctx), container, list(command), **flags)
+    code = exec_command(get_lite_store(ctx), container, list(command), **flags)
     raise click.exceptions.Exit(code)
 
 
@@ -280,5 +262,5 @@ def attach(
     """Attach local standard input, output, and error streams to a running container."""
     from dockyard.engine.container_exec import attach_container
 
-    code = attach_container(get_store(ctx), container, stdin=not no_stdin)
+    code = attach_container(get_lite_store(ctx), container, stdin=not no_stdin)
     raise click.exceptions.Exit(code or 0)

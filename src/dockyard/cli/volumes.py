@@ -7,8 +7,8 @@ from typing import Any
 
 import click
 
+from dockyard.cli.common import for_each, get_lite_store
 from dockyard.cli.formatting import print_formatted, render_template
-from dockyard.cli.run import get_store
 from dockyard.errors import ConfigError, DockyardError
 
 _LS_HEADERS = {
@@ -57,7 +57,7 @@ def create(
         raise ConfigError(f'error looking up volume plugin {driver}: plugin "{driver}" not found')
     if name and name_option and name != name_option:
         raise ConfigError("conflicting options: either specify --name or provide positional arg")
-    record = create_volume(get_store(ctx), name or name_option, _pairs(label), _pairs(opt))
+    record = create_volume(get_lite_store(ctx), name or name_option, _pairs(label), _pairs(opt))
     click.echo(record.name)
 
 
@@ -70,7 +70,7 @@ def ls(ctx: click.Context, quiet: bool, filters: tuple[str, ...], fmt: str | Non
     """List volumes."""
     from dockyard.volumes.listing import list_item, list_volumes, parse_filters
 
-    store = get_store(ctx)
+    store = get_lite_store(ctx)
     usages = list_volumes(store, parse_filters(list(filters)))
     if quiet:
         for usage in usages:
@@ -95,7 +95,7 @@ def inspect(ctx: click.Context, names: tuple[str, ...], fmt: str | None) -> None
     from dockyard.store.volumes import get_volume
     from dockyard.volumes.listing import volume_view
 
-    store = get_store(ctx)
+    store = get_lite_store(ctx)
     views: list[dict[str, Any]] = []
     errors: list[str] = []
     for name in names:
@@ -122,17 +122,13 @@ def rm(ctx: click.Context, names: tuple[str, ...], force: bool) -> None:
     """Remove one or more volumes (refused while a container uses one)."""
     from dockyard.volumes.local import remove_volume
 
-    store = get_store(ctx)
-    failed = False
-    for name in names:
-        try:
-            remove_volume(store, name, force=force)
-            click.echo(name)
-        except DockyardError as exc:
-            click.echo(f"Error: {exc}", err=True)
-            failed = True
-    if failed:
-        raise click.exceptions.Exit(1)
+    store = get_lite_store(ctx)
+
+    def remove_one(name: str) -> None:
+        remove_volume(store, name, force=force)
+        click.echo(name)
+
+    for_each(names, remove_one)
 
 
 @volume.command("prune")
@@ -149,7 +145,7 @@ def prune(ctx: click.Context, force: bool, all_volumes: bool, filters: tuple[str
     if not force and not click.confirm(_PRUNE_WARNING, default=False):
         click.echo("Total reclaimed space: 0B")
         return
-    removed, reclaimed = prune_volumes(get_store(ctx), parsed)
+    removed, reclaimed = prune_volumes(get_lite_store(ctx), parsed)
     if removed:
         click.echo("Deleted Volumes:")
         for name in removed:
