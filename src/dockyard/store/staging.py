@@ -84,3 +84,14 @@ def _remove_if_stale(entry: Path, now: float) -> None:
         shutil.rmtree(entry, ignore_errors=True)
     finally:
         os.close(fd)
+
+
+def remove_tree(path: Path, tmp_root: Path) -> None:
+    """Remove a directory tree by first renaming it into ``tmp_root`` (atomic), so nobody
+    ever sees it half deleted; a crash leaves only hidden trash that ``remove_stale`` clears."""
+    trash = tmp_root / f".trash-{os.getpid()}-{time.time_ns()}"
+    try:
+        os.rename(path, trash)
+    except FileNotFoundError:
+        return
+    shutil.rmtree(trash, ignore_errors=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -21,7 +20,7 @@ from dockyard.store.blobs import BlobFiles
 from dockyard.store.ingest import TAR_SPLIT, StagedLayer, discard, read_layer_meta
 from dockyard.store.locks import file_lock
 from dockyard.store.paths import StoreLayout, default_root
-from dockyard.store.staging import Staging, remove_stale
+from dockyard.store.staging import Staging, remove_stale, remove_tree
 from dockyard.store.streams import as_binary
 
 
@@ -160,13 +159,7 @@ class Store:
         return len(layers), len(blobs)
 
     def _trash(self, path: Path) -> None:
-        """Remove a directory tree by first renaming it out of sight (atomic)."""
-        trash = self.layout.tmp / f".trash-{os.getpid()}-{time.time_ns()}"
-        try:
-            os.rename(path, trash)
-        except FileNotFoundError:
-            return
-        shutil.rmtree(trash, ignore_errors=True)
+        remove_tree(path, self.layout.tmp)
 
     def orphan_layer_dirs(self) -> list[Path]:
         """Layer directories no row points at (left by a crash)."""

@@ -19,6 +19,7 @@ from dockyard.errors import Conflict, VolumeNotFound
 from dockyard.store import volumes as vrecords
 from dockyard.store.lite import StoreView
 from dockyard.store.locks import file_lock
+from dockyard.store.staging import remove_tree
 from dockyard.store.volumes import VolumeRecord
 from dockyard.volumes.model import check_volume_name, volume_data_dir
 
@@ -64,13 +65,7 @@ def volumes_lock(store: StoreView) -> Iterator[None]:
 
 def discard_directory(store: StoreView, name: str) -> None:
     """Remove a volume's directory, renamed out of sight first."""
-    target = store.layout.volumes / name
-    trash = store.layout.tmp / f".trash-volume-{name}-{time.time_ns()}"
-    try:
-        os.rename(target, trash)
-    except FileNotFoundError:
-        return
-    shutil.rmtree(trash, ignore_errors=True)
+    remove_tree(store.layout.volumes / name, store.layout.tmp)
 
 
 def create_volume(
