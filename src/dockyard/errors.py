@@ -21,7 +21,14 @@ translated at the boundary where they occur (``raise X(...) from exc``).
     ├── RegistryError(status, code)    a registry answered with an error
     │   └── AuthenticationFailed
     ├── ConfigError                    a bad configuration file or flag value
+    ├── MonitorLost                    a container's monitor died under an attached client
+    ├── AttachProtocolError            garbage on a container's attach socket
     └── OCIRuntimeFailed(argv, returncode, stderr)
+        ├── ContainerCommandNotFound       exit 127, as docker
+        └── ContainerCommandNotExecutable  exit 126, as docker
+
+The registry server adds protocol errors (``registry.server.errors``: ApiError and the
+storage conditions it maps to OCI error codes); they too derive from DockyardError.
 """
 
 from __future__ import annotations
@@ -132,3 +139,23 @@ class OCIRuntimeFailed(DockyardError):
         self.argv = argv
         self.returncode = returncode
         self.stderr = stderr
+
+
+class ContainerCommandNotFound(OCIRuntimeFailed):
+    """The container's command does not exist (docker exits 127)."""
+
+    exit_code = 127
+
+
+class ContainerCommandNotExecutable(OCIRuntimeFailed):
+    """The container's command exists but cannot be executed (docker exits 126)."""
+
+    exit_code = 126
+
+
+class AttachProtocolError(DockyardError):
+    """A peer on the attach socket sent something that is not a frame."""
+
+
+class MonitorLost(DockyardError):
+    """The container's monitor went away while a client was attached (it was killed)."""

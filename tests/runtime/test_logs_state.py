@@ -9,16 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from dockyard.errors import ConfigError, OCIRuntimeFailed
+from dockyard.errors import (
+    ConfigError,
+    ContainerCommandNotExecutable,
+    ContainerCommandNotFound,
+    OCIRuntimeFailed,
+)
 from dockyard.runtime import detect
 from dockyard.runtime.console import DetachScanner
 from dockyard.runtime.logs import MAX_ENTRY, LogWriter, parse_time, read_logs
-from dockyard.runtime.runc import (
-    ContainerCommandNotExecutable,
-    ContainerCommandNotFound,
-    parse_signal,
-    runtime_error,
-)
+from dockyard.runtime.runc import parse_signal, runtime_error
 from dockyard.runtime.state import (
     EXITED,
     ContainerState,

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from dockyard.errors import ContainerCommandNotFound
 from dockyard.runtime.console import set_winsize
 from dockyard.runtime.exec import ExecOptions, exec_in_container
 from dockyard.runtime.launch import run_attached, start_detached
 from dockyard.runtime.logs import log_path, read_logs
 from dockyard.runtime.monitor import MonitorConfig
-from dockyard.runtime.runc import ContainerCommandNotFound
 from dockyard.runtime.state import (
     EXITED,
     RUNNING,

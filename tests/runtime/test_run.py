@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from dockyard.runtime.runc import ContainerCommandNotExecutable, ContainerCommandNotFound
+from dockyard.errors import ContainerCommandNotExecutable, ContainerCommandNotFound
 
 from .conftest import MakeContainer, container_test
 

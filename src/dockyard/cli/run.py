@@ -262,5 +262,11 @@ def attach(
     """Attach local standard input, output, and error streams to a running container."""
     from dockyard.engine.container_exec import attach_container
 
-    code = attach_container(get_lite_store(ctx), container, stdin=not no_stdin)
+    code = attach_container(
+        get_lite_store(ctx),
+        container,
+        stdin=not no_stdin,
+        detach_keys=detach_keys,
+        sig_proxy=sig_proxy,
+    )
     raise click.exceptions.Exit(code or 0)

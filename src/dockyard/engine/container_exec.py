@@ -7,9 +7,9 @@ from pathlib import Path
 
 from dockyard.engine.container_ops import _runtime, status_of, wait_exited
 from dockyard.engine.containers import container_dir
-from dockyard.errors import Conflict
+from dockyard.errors import Conflict, MonitorLost
 from dockyard.runtime.logs import log_path, read_logs
-from dockyard.store.containers import resolve_container
+from dockyard.store.containers import ContainerRecord, resolve_container
 from dockyard.store.lite import StoreView
 
 
@@ -54,21 +54,52 @@ def exec_command(
     )
 
 
-def attach_container(store: StoreView, name: str, *, stdin: bool = True) -> int | None:
-    """Stream the running container's output from now until it exits; its exit code.
+def attach_container(
+    store: StoreView,
+    name: str,
+    *,
+    stdin: bool = True,
+    detach_keys: str | None = None,
+    sig_proxy: bool = True,
+) -> int | None:
+    """Join the running container's stdio; its exit code, or None if the user detached.
 
-    The output comes from the container's log, which its monitor writes as it goes.
+    As docker: our stdin is attached only if the container was created with ``-i``
+    (and not ``--no-stdin``); signals are proxied only without a terminal.
     """
+    from dockyard.runtime import attach
+    from dockyard.runtime.attach_client import AttachOptions, attach_session
+    from dockyard.runtime.console import DETACH_KEYS, parse_detach_keys
+
     record = resolve_container(store.conn, name)
-    if not status_of(store, record).running:
-        raise Conflict("You cannot attach to a stopped container, start it first")
+    keys = DETACH_KEYS if detach_keys is None else parse_detach_keys(detach_keys)
     directory = container_dir(store, record.id)
-    path = log_path(directory, record.id)
+    sock = attach.connect(directory) if status_of(store, record).running else None
+    if sock is None:
+        if status_of(store, record).running:  # started by a dockyard without attach sockets
+            return _follow_log(store, record)
+        raise Conflict("You cannot attach to a stopped container, start it first")
+    opts = AttachOptions(
+        tty=bool(record.config.get("Tty")),
+        stdin=0 if stdin and record.config.get("OpenStdin") else None,
+        detach_keys=keys,
+        sig_proxy=sig_proxy,
+        redraw=True,
+    )
+    with sock:
+        try:
+            return attach_session(sock, opts)
+        except MonitorLost:
+            status_of(store, record)  # records the container exited (and kills an orphan)
+            raise
+
+
+def _follow_log(store: StoreView, record: ContainerRecord) -> int | None:
+    """Stream the container's output from its log, from now until it exits."""
+    path = log_path(container_dir(store, record.id), record.id)
     skip = _line_count(path)
     outputs = {"stdout": sys.stdout.buffer, "stderr": sys.stderr.buffer}
-    entries = read_logs(
-        path, follow=True, is_running=lambda: status_of(store, record).running
-    )
+    entries = read_logs(path, follow=True, is_running=lambda: status_of(store, record).running)
     for index, entry in enumerate(entries):
         if index < skip:
             continue
@@ -84,4 +115,3 @@ def _line_count(path: Path) -> int:
             return sum(1 for line in f if line.endswith(b"\n"))
     except FileNotFoundError:
         return 0
-

@@ -126,6 +126,7 @@ def _monitor_config(store: StoreView, record: ContainerRecord, bundle: Path) -> 
         runtime_path=runtime.path,
         runtime_root=str(runtime.state_root),
         tty=bool(record.config.get("Tty")),
+        open_stdin=bool(record.config.get("OpenStdin")),
         on_exit=_remove_argv(store, record.id) if record.host_config.get("AutoRemove") else [],
         rootfs=str(bundle / "merged"),
     )

@@ -1,29 +1,24 @@
-"""Terminals: the runtime's console socket, window sizes, and the interactive relay.
+"""Terminals: the runtime's console socket, window sizes, and the detach keys.
 
 With ``process.terminal`` the runtime creates the container's pty and sends its
-master fd over a unix socket (``--console-socket``) with SCM_RIGHTS.  Whoever holds
-the master is the container's terminal: the monitor (logging it) or, for
-``run -it``, the CLI, which relays it to the user's terminal in raw mode.
+master fd over a unix socket (``--console-socket``) with SCM_RIGHTS.  The monitor
+holds the master: it logs the output and relays it to attach clients.
 """
 
 from __future__ import annotations
 
 import contextlib
-import errno
 import fcntl
 import os
 import shutil
-import signal
 import socket
 import struct
 import tempfile
 import termios
-import tty
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from types import FrameType
 
-from dockyard.errors import OCIRuntimeFailed
+from dockyard.errors import ConfigError, OCIRuntimeFailed
 
 DETACH_KEYS = b"\x10\x11"  # Ctrl-P Ctrl-Q, docker's default
 
@@ -80,10 +75,28 @@ def set_winsize(fd: int, rows: int, cols: int) -> None:
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
 
 
-def copy_winsize(source: int, target: int) -> None:
-    size = get_winsize(source)
-    if size is not None:
-        set_winsize(target, *size)
+def parse_detach_keys(spec: str) -> bytes:
+    """Docker's ``--detach-keys`` syntax: comma-separated ``ctrl-<x>`` or single characters.
+
+    ``<x>`` is a letter or one of ``@[\\]^_`` (the control characters have no other
+    spelling); an empty spec disables detaching.
+    """
+    keys = bytearray()
+    for key in spec.split(",") if spec else []:
+        lowered = key.lower()
+        if len(key) == 1:
+            keys.append(ord(key))
+        elif lowered.startswith("ctrl-") and len(key) == 6:
+            letter = lowered[5]
+            if "a" <= letter <= "z":
+                keys.append(ord(letter) - ord("a") + 1)
+            elif letter in "@[\\]^_":
+                keys.append(ord(letter) - ord("@"))
+            else:
+                raise ConfigError(f"Unknown character: '{key}'")
+        else:
+            raise ConfigError(f"Unknown sequence: '{key}'")
+    return bytes(keys)
 
 
 class DetachScanner:
@@ -111,71 +124,3 @@ class DetachScanner:
             else:
                 out += byte
         return bytes(out), False
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
-
-
-def relay(
-    master: int,
-    *,
-    stdin: int = 0,
-    stdout: int = 1,
-    detach_keys: bytes = DETACH_KEYS,
-    on_output: Callable[[bytes], None] | None = None,
-) -> bool:
-    """Be the container's terminal until it closes (False) or the user detaches (True).
-
-    The local terminal (if ``stdin`` is one) is put in raw mode and restored;
-    SIGWINCH copies its size to the container's pty.  ``on_output`` sees every
-    byte of output (the caller's log).
-    """
-    import selectors
-
-    old_attrs = termios.tcgetattr(stdin) if os.isatty(stdin) else None
-    old_handler = signal.getsignal(signal.SIGWINCH)
-
-    def on_winch(_signum: int, _frame: FrameType | None) -> None:
-        copy_winsize(stdin, master)
-
-    scanner = DetachScanner(detach_keys)
-    sel = selectors.DefaultSelector()
-    sel.register(master, selectors.EVENT_READ)
-    sel.register(stdin, selectors.EVENT_READ)
-    try:
-        if old_attrs is not None:
-            tty.setraw(stdin)
-            copy_winsize(stdin, master)
-            signal.signal(signal.SIGWINCH, on_winch)
-        while True:
-            for key, _ in sel.select():
-                if key.fd == master:
-                    try:
-                        data = os.read(master, 65536)
-                    except OSError as exc:  # EIO: every slave fd closed
-                        if exc.errno != errno.EIO:
-                            raise
-                        data = b""
-                    if not data:
-                        return False
-                    _write_all(stdout, data)
-                    if on_output is not None:
-                        on_output(data)
-                else:
-                    data = os.read(stdin, 65536)
-                    if not data:  # our input ended: keep showing output
-                        sel.unregister(stdin)
-                        continue
-                    forward, detached = scanner.feed(data)
-                    if forward:
-                        _write_all(master, forward)
-                    if detached:
-                        return True
-    finally:
-        sel.close()
-        if old_attrs is not None:
-            signal.signal(signal.SIGWINCH, old_handler)
-            termios.tcsetattr(stdin, termios.TCSADRAIN, old_attrs)

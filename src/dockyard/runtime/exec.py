@@ -11,7 +11,10 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dockyard.errors import ConfigError, StoreError
+from dockyard.errors import (
+    ConfigError,
+    StoreError,
+)
 from dockyard.runtime import defaults
 from dockyard.runtime.runc import Runtime
 from dockyard.runtime.spec import merge_env

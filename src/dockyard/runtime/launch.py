@@ -4,7 +4,8 @@ The monitor is forked (not exec'd: that would pay another interpreter start) and
 double-forked with setsid, so it belongs to no terminal and is never our zombie.
 The CLI learns over the channel whether the container started; startup failures
 come back as the exceptions ``Runtime.run`` raises (ContainerCommandNotFound,
-ContainerCommandNotExecutable, OCIRuntimeFailed).
+ContainerCommandNotExecutable, OCIRuntimeFailed).  On a terminal, the CLI then
+joins the container through the monitor's attach socket (``attach_client``).
 """
 
 from __future__ import annotations
@@ -15,11 +16,17 @@ import socket
 import traceback
 from pathlib import Path
 
-from dockyard.errors import ConfigError, OCIRuntimeFailed
-from dockyard.runtime.console import DETACH_KEYS, relay
-from dockyard.runtime.logs import LogWriter, log_path
+from dockyard.errors import (
+    ConfigError,
+    ContainerCommandNotExecutable,
+    ContainerCommandNotFound,
+    MonitorLost,
+    OCIRuntimeFailed,
+)
+from dockyard.runtime import attach
+from dockyard.runtime.attach_client import AttachOptions, attach_session
+from dockyard.runtime.console import DETACH_KEYS
 from dockyard.runtime.monitor import Monitor, MonitorConfig, detach_stdio, send_message
-from dockyard.runtime.runc import ContainerCommandNotExecutable, ContainerCommandNotFound
 from dockyard.runtime.state import ContainerState, read_state
 
 
@@ -48,19 +55,17 @@ def _fork_monitor(config: MonitorConfig, *, attached: bool) -> socket.socket:
     return ours
 
 
-def _read_message(channel: socket.socket) -> tuple[dict[str, object], list[int]]:
-    """One JSON line from the monitor, and any fds that came with it."""
+def _read_message(channel: socket.socket) -> dict[str, object]:
+    """One JSON line from the monitor."""
     data = b""
-    fds: list[int] = []
     while not data.endswith(b"\n"):
-        chunk, new_fds, _, _ = socket.recv_fds(channel, 65536, 1)
-        fds += new_fds
+        chunk = channel.recv(65536)
         if not chunk:
             raise OCIRuntimeFailed([], 0, "the container monitor exited unexpectedly")
         data += chunk
     message = json.loads(data)
     assert isinstance(message, dict)
-    return message, fds
+    return message
 
 
 def _raise_failure(message: dict[str, object]) -> None:
@@ -82,7 +87,7 @@ def start_detached(config: MonitorConfig) -> ContainerState:
     if it could not be started (the state file then says exited, with that code).
     """
     with _fork_monitor(config, attached=False) as channel:
-        message, _ = _read_message(channel)
+        message = _read_message(channel)
     if not message.get("ok"):
         _raise_failure(message)
     return read_state(Path(config.container_dir))
@@ -98,32 +103,20 @@ def run_attached(
     """``run -it`` / ``start -ai``: be the terminal of a monitored container.
 
     Returns the container's exit code, or None if the user detached (the
-    container keeps running under its monitor, which then logs its output).
+    container keeps running under its monitor).  We attach through the monitor's
+    attach socket like any client; the monitor holds the output until we have.
     """
     if not config.tty:
         raise ConfigError("run_attached needs a terminal container (tty)")
-    channel = _fork_monitor(config, attached=True)
-    try:
-        message, fds = _read_message(channel)
-        if not message.get("ok") or not fds:
+    with _fork_monitor(config, attached=True) as channel:
+        message = _read_message(channel)
+        if not message.get("ok"):
             _raise_failure(message)
-        master = fds[0]
-        log = LogWriter(log_path(Path(config.container_dir), config.container_id))
-        try:
-            detached = relay(
-                master,
-                stdin=stdin,
-                stdout=stdout,
-                detach_keys=detach_keys,
-                on_output=lambda data: log.write("stdout", data),
-            )
-        finally:
-            log.close()
-            os.close(master)
-        if detached:
-            return None
-        message, _ = _read_message(channel)
-        code = message.get("exit_code")
-        return code if isinstance(code, int) else 255
-    finally:
-        channel.close()
+        sock = attach.connect(Path(config.container_dir))
+    if sock is None:
+        raise MonitorLost("the container's monitor exited unexpectedly")
+    with sock:
+        opts = AttachOptions(
+            tty=True, stdin=stdin, stdout=stdout, stderr=stdout, detach_keys=detach_keys
+        )
+        return attach_session(sock, opts)

@@ -3,15 +3,16 @@
 One small process per started container.  It is a child subreaper, starts the
 container with ``runtime run --detach`` (so no runtime process lingers; the
 container's init is re-parented to the monitor), holds the container's stdio
-(pipes, or the pty master received over the console socket), writes the json-file
-log, records pid / times / exit code in ``state.json``, removes the container from
-the runtime and exits when the container does.
+(pipes — stdin too for ``-i`` — or the pty master received over the console
+socket), writes the json-file log, serves the attach socket (``attach.py``:
+output to every client, their input to the container), records pid / times /
+exit code in ``state.json``, removes the container from the runtime and exits
+when the container does.
 
-It talks to whoever launched it over a unix socket (the *channel*): one JSON line
-when the container has started or failed to, with the pty master attached
-(SCM_RIGHTS) for an attached terminal; then, if attached, one more line with the
-exit code.  While an attached client holds the terminal, the client reads it (and
-logs); once the client detaches (closes the channel), the monitor takes over.
+It tells whoever launched it over a unix socket (the *channel*) one JSON line:
+the container has started, or failed to.  An *attached* launcher (``run -it``)
+then connects to the attach socket like any client; until it has (or has gone),
+the monitor reads no output and does not reap, so that client sees everything.
 
 ``python -m dockyard.runtime.monitor CONFIG_JSON [CHANNEL_FD]`` runs it detached,
 for a launcher that prefers exec to fork (``launch.py`` forks).
@@ -19,26 +20,28 @@ for a launcher that prefers exec to fork (``launch.py`` forks).
 
 from __future__ import annotations
 
-import errno
+import contextlib
 import json
 import os
+import select
 import selectors
 import signal
 import socket
 import sys
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from dockyard.errors import DockyardError, OCIRuntimeFailed
-from dockyard.runtime import _libc, _proc
-from dockyard.runtime.console import console_socket, receive_pty_master
-from dockyard.runtime.logs import LogWriter, log_path
-from dockyard.runtime.runc import (
+from dockyard.errors import (
     ContainerCommandNotExecutable,
     ContainerCommandNotFound,
-    Runtime,
+    DockyardError,
+    OCIRuntimeFailed,
 )
+from dockyard.runtime import _libc, _proc, attach
+from dockyard.runtime.attach_hub import StdioHub
+from dockyard.runtime.console import console_socket, receive_pty_master
+from dockyard.runtime.logs import LogWriter, log_path
+from dockyard.runtime.runc import Runtime
 from dockyard.runtime.state import (
     EXITED,
     RUNNING,
@@ -62,6 +65,7 @@ class MonitorConfig:
     runtime_path: str
     runtime_root: str
     tty: bool = False
+    open_stdin: bool = False  # ``-i``: a stdin pipe that attach clients write to
     on_exit: list[str] = field(default_factory=list)  # argv run after exit, e.g. for --rm
     rootfs: str = ""  # unmounted once the container is gone, before the exit is recorded
 
@@ -73,17 +77,10 @@ class MonitorConfig:
         path.write_text(json.dumps(asdict(self)))
 
 
-def send_message(
-    channel: socket.socket, message: dict[str, object], fds: Sequence[int] = ()
-) -> None:
-    data = json.dumps(message).encode() + b"\n"
-    try:
-        if fds:
-            socket.send_fds(channel, [data], fds)
-        else:
-            channel.sendall(data)
-    except OSError:
-        pass  # the launcher is gone (detached or killed): nobody to tell
+def send_message(channel: socket.socket, message: dict[str, object]) -> None:
+    # OSError: the launcher is gone (detached or killed), nobody to tell.
+    with contextlib.suppress(OSError):
+        channel.sendall(json.dumps(message).encode() + b"\n")
 
 
 def startup_exit_code(exc: BaseException) -> int:
@@ -103,6 +100,14 @@ def failure_message(exc: BaseException) -> dict[str, object]:
             "returncode": exc.returncode,
         }
     return {"ok": False, "exit_code": EXIT_START_FAILED, "message": str(exc) or type(exc).__name__}
+
+
+@dataclass
+class _Stdio:
+    """The monitor's ends of the container's stdio."""
+
+    outputs: dict[int, str]  # fd -> stream name; for a tty, the pty master -> "stdout"
+    input_fd: int = -1  # the stdin pipe's write end, or a dup of the pty master
 
 
 class Monitor:
@@ -128,22 +133,24 @@ class Monitor:
         _libc.set_child_subreaper()
         # Created before the start, so a reader following the log never misses it.
         log = LogWriter(log_path(self.bundle, self.config.container_id))
+        # Listening before `running` is recorded: an `attach` right after `run -d` connects.
+        listener = attach.listen(self.bundle)
         try:
-            outputs = self._start()
+            stdio = self._start()
         except DockyardError as exc:
             log.close()
+            listener.close()
+            attach.socket_path(self.bundle).unlink(missing_ok=True)
             self._unmount()
             self._finish(startup_exit_code(exc), str(exc))
             send_message(self.channel, failure_message(exc))
             return
-        master = next(iter(outputs)) if self.config.tty else -1
         self.state.status, self.state.started_at = RUNNING, rfc3339_nano()
         write_state(self.bundle, self.state)
-        started: dict[str, object] = {"ok": True, "pid": self.state.pid}
-        send_message(self.channel, started, [master] if self.attached and master >= 0 else [])
-        if not self.attached:
-            self.channel.close()
-        code = self._supervise(outputs, log)
+        send_message(self.channel, {"ok": True, "pid": self.state.pid})
+        first_client = self._await_launcher(listener) if self.attached else None
+        self.channel.close()
+        code, hub = self._supervise(stdio, listener, log, first_client)
         error = ""
         try:
             self.runtime.delete(self.config.container_id, force=True)
@@ -152,85 +159,87 @@ class Monitor:
         # Before the exit is recorded: a `start` that sees "exited" mounts afresh.
         error = self._unmount() or error
         self._finish(code, error)
-        if self.attached:
-            send_message(self.channel, {"exit_code": code})
+        hub.close(code, self.bundle)  # after the exit is recorded: clients may look
         if self.config.on_exit:
             _proc.wait(_proc.spawn(self.config.on_exit))
 
-    def _start(self) -> dict[int, str]:
-        """Start the container detached; return its output fds -> stream names."""
+    def _await_launcher(self, listener: socket.socket) -> socket.socket | None:
+        """The attached launcher's attach connection; None if it went away instead."""
+        ready, _, _ = select.select([listener, self.channel], [], [])
+        if listener not in ready:
+            return None
+        conn, _ = listener.accept()
+        return conn
+
+    def _start(self) -> _Stdio:
+        """Start the container detached; return the monitor's ends of its stdio."""
         pid_file = self.bundle / PID_FILE
         pid_file.unlink(missing_ok=True)
         devnull = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
         try:
-            if self.config.tty:
-                with console_socket() as (sock_path, listener):
-                    self.runtime.run(
-                        self.config.container_id,
-                        self.bundle,
-                        detach=True,
-                        console_socket=sock_path,
-                        pid_file=pid_file,
-                        stdin=devnull,
-                        stdout=devnull,
-                        stderr=devnull,
-                    )
-                    outputs = {receive_pty_master(listener): "stdout"}
-            else:
-                out_r, out_w = os.pipe()
-                err_r, err_w = os.pipe()
-                try:
-                    self.runtime.run(
-                        self.config.container_id,
-                        self.bundle,
-                        detach=True,
-                        pid_file=pid_file,
-                        stdin=devnull,
-                        stdout=out_w,
-                        stderr=err_w,
-                    )
-                finally:
-                    os.close(out_w)
-                    os.close(err_w)
-                outputs = {out_r: "stdout", err_r: "stderr"}
+            start = self._start_tty if self.config.tty else self._start_piped
+            stdio = start(pid_file, devnull)
         finally:
             os.close(devnull)
         self.state.pid = int(pid_file.read_text())
-        return outputs
+        return stdio
 
-    def _supervise(self, outputs: dict[int, str], log: LogWriter) -> int:
-        """Log output until the container's init exits; return its exit code."""
+    def _start_tty(self, pid_file: Path, devnull: int) -> _Stdio:
+        with console_socket() as (sock_path, listener):
+            self.runtime.run(self.config.container_id, self.bundle, detach=True,
+                             console_socket=sock_path, pid_file=pid_file,
+                             stdin=devnull, stdout=devnull, stderr=devnull)  # fmt: skip
+            master = receive_pty_master(listener)
+        # A separate fd for input, so the selector can watch it for writing.
+        return _Stdio({master: "stdout"}, input_fd=os.dup(master))
+
+    def _start_piped(self, pid_file: Path, devnull: int) -> _Stdio:
+        in_r, in_w = os.pipe() if self.config.open_stdin else (devnull, -1)
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        try:
+            self.runtime.run(self.config.container_id, self.bundle, detach=True,
+                             pid_file=pid_file, stdin=in_r, stdout=out_w, stderr=err_w)  # fmt: skip
+        except BaseException:
+            for fd in (out_r, err_r, in_w):
+                if fd >= 0:
+                    os.close(fd)
+            raise
+        finally:
+            for fd in {in_r, out_w, err_w} - {devnull}:
+                os.close(fd)
+        return _Stdio({out_r: "stdout", err_r: "stderr"}, input_fd=in_w)
+
+    def _supervise(
+        self,
+        stdio: _Stdio,
+        listener: socket.socket,
+        log: LogWriter,
+        first_client: socket.socket | None,
+    ) -> tuple[int, StdioHub]:
+        """Serve the container's stdio until its init exits; its exit code, and the hub."""
+        exited = False
+
+        def on_exit(_events: int) -> None:
+            nonlocal exited
+            exited = True
+
         pidfd = os.pidfd_open(self.state.pid)
         sel = selectors.DefaultSelector()
-        sel.register(pidfd, selectors.EVENT_READ)
-        if self.attached:  # the client reads the terminal until it lets go
-            sel.register(self.channel, selectors.EVENT_READ)
-        for fd in outputs:
-            if not (self.attached and self.config.tty):
-                sel.register(fd, selectors.EVENT_READ)
-        exited = False
+        sel.register(pidfd, selectors.EVENT_READ, on_exit)
+        master = next(iter(stdio.outputs)) if self.config.tty else -1
+        hub = StdioHub(sel, listener, log, outputs=stdio.outputs, input_fd=stdio.input_fd,
+                       master=master, pidfd=pidfd)  # fmt: skip
+        if first_client is not None:
+            hub.add(first_client)
         while not exited:
-            for key, _ in sel.select():
-                if key.fd == pidfd:
-                    exited = True
-                elif key.fileobj is self.channel:
-                    if not self.channel.recv(1):  # client detached: take the terminal
-                        sel.unregister(self.channel)
-                        self.attached = False
-                        for fd in outputs:
-                            sel.register(fd, selectors.EVENT_READ)
-                elif not _pump(key.fd, outputs[key.fd], log):
-                    sel.unregister(key.fd)
-        sel.close()
-        if not (self.attached and self.config.tty):
-            for fd, stream in outputs.items():  # what was written just before the exit
-                os.set_blocking(fd, False)
-                while _pump(fd, stream, log):
-                    pass
+            for key, events in sel.select():
+                key.data(events)
+        hub.drain()
         log.close()
-        for fd in [pidfd, *outputs]:
-            os.close(fd)
-        return self._reap()
+        sel.unregister(pidfd)
+        os.close(pidfd)
+        return self._reap(), hub
 
     def _reap(self) -> int:
         try:
@@ -254,21 +263,6 @@ class Monitor:
         self.state.status, self.state.exit_code, self.state.error = EXITED, code, error
         self.state.finished_at, self.state.pid = rfc3339_nano(), 0
         write_state(self.bundle, self.state)
-
-
-def _pump(fd: int, stream: str, log: LogWriter) -> bool:
-    """Copy one read of ``fd`` to the log; False at end of output."""
-    try:
-        data = os.read(fd, 65536)
-    except BlockingIOError:
-        return False
-    except OSError as exc:
-        if exc.errno != errno.EIO:  # EIO: the pty's last slave closed
-            raise
-        data = b""
-    if data:
-        log.write(stream, data)
-    return bool(data)
 
 
 def detach_stdio(keep: int) -> None:

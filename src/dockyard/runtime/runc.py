@@ -21,22 +21,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from dockyard.errors import Conflict, ContainerNotFound, OCIRuntimeFailed
+from dockyard.errors import (
+    Conflict,
+    ContainerCommandNotExecutable,
+    ContainerCommandNotFound,
+    ContainerNotFound,
+    OCIRuntimeFailed,
+)
 from dockyard.runtime import _proc
 
 RUNTIME_LOG = "runtime.log"
-
-
-class ContainerCommandNotFound(OCIRuntimeFailed):
-    """The container's command does not exist (docker exits 127)."""
-
-    exit_code = 127
-
-
-class ContainerCommandNotExecutable(OCIRuntimeFailed):
-    """The container's command exists but cannot be executed (docker exits 126)."""
-
-    exit_code = 126
 
 
 def runtime_error(argv: list[str], returncode: int, message: str) -> OCIRuntimeFailed:

@@ -115,7 +115,7 @@ class ManifestTooLarge(InvalidDocument):
     """A manifest larger than ``max_manifest_bytes``."""
 
 
-class ApiError(Exception):
+class ApiError(DockyardError):
     """A protocol-level error raised directly by a handler."""
 
     def __init__(
@@ -129,7 +129,6 @@ class ApiError(Exception):
     ) -> None:
         super().__init__(message or MESSAGES.get(code, code))
         self.code = code
-        self.message = message or MESSAGES.get(code, code)
         self.detail = detail
         self.status = status or STATUS.get(code, 400)
         self.headers = dict(headers or {})
