@@ -61,6 +61,35 @@ step dockyard start web
 step dockyard ps
 step dockyard rm -f web c1
 
+echo "== data volumes: a host directory bind-mounted into a container"
+step dockyard run -d --name myu --privileged=true -v "$WORK/myHostData:/etc/myDockerData" busybox sleep 300
+step dockyard inspect -f '{{json .Mounts}}' myu
+step dockyard exec myu sh -c 'echo "docker update 123" > /etc/myDockerData/a.log'
+step cat "$WORK/myHostData/a.log"
+echo "host update 456" >> "$WORK/myHostData/a.log"
+step dockyard exec myu cat /etc/myDockerData/a.log
+step dockyard stop -t 1 myu
+echo "host update 789" >> "$WORK/myHostData/a.log"
+step dockyard start myu
+step dockyard exec myu cat /etc/myDockerData/a.log
+step dockyard run --rm -v "$WORK/myHostData:/data:ro" busybox sh -c 'touch /data/x || echo "read-only, as asked"'
+
+echo "== volumes are inherited and shared: --volumes-from"
+step dockyard run --name u1 --privileged=true -v "$WORK/mydocker/u:/tmp" busybox touch /tmp/u1_data.txt
+step dockyard run --name u2 --privileged=true --volumes-from u1 busybox sh -c 'ls /tmp; touch /tmp/u2_data.txt'
+step dockyard run --rm --volumes-from u2 busybox ls -l /tmp
+step ls "$WORK/mydocker/u"
+
+echo "== named volumes outlive their containers"
+step dockyard run --name w1 -v mydata:/data busybox sh -c 'echo "kept in a volume" > /data/f'
+step dockyard volume ls
+step dockyard volume inspect mydata
+step dockyard rm -f myu u1 u2 w1
+step ls "$WORK/myHostData" "$WORK/mydocker/u"
+step dockyard run --rm -v mydata:/again busybox cat /again/f
+step dockyard system df
+step dockyard volume rm mydata
+
 echo "== a private registry with basic auth (htpasswd), like docker's registry:2"
 PORT=$(free_port)
 REG="127.0.0.1:$PORT"
