@@ -28,6 +28,7 @@ def df(ctx: click.Context, verbose: bool) -> None:
     usage = disk_usage(get_store(ctx))
     active = sum(1 for image in usage.images if image.containers)
     reclaimable = sum(image.unique_size for image in usage.images if not image.containers)
+    containers_size = sum(c.size for c in usage.containers)
     if not verbose:
         print_table(
             ["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"],
@@ -41,10 +42,12 @@ def df(ctx: click.Context, verbose: bool) -> None:
                 ],
                 [
                     "Containers",
-                    str(usage.containers),
-                    "0",
-                    human_size(usage.containers_size),
-                    _percent(usage.containers_size, usage.containers_size),
+                    str(len(usage.containers)),
+                    str(sum(1 for c in usage.containers if c.running)),
+                    human_size(containers_size),
+                    _percent(
+                        sum(c.size for c in usage.containers if not c.running), containers_size
+                    ),
                 ],
                 [
                     "Local Volumes",
@@ -92,7 +95,19 @@ def df(ctx: click.Context, verbose: bool) -> None:
     click.echo("\nContainers space usage:\n")
     print_table(
         ["CONTAINER ID", "IMAGE", "COMMAND", "LOCAL VOLUMES", "SIZE", "CREATED", "STATUS", "NAMES"],
-        [],
+        [
+            [
+                c.item["ID"],
+                c.item["Image"],
+                c.item["Command"],
+                str(c.local_volumes),
+                human_size(c.size),
+                c.item["RunningFor"],
+                c.item["Status"],
+                c.item["Names"],
+            ]
+            for c in usage.containers
+        ],
     )
     click.echo("\nLocal Volumes space usage:\n")
     print_table(

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 from dockyard.digest import Digest
+from dockyard.engine.container_list import list_containers, row_item
+from dockyard.store import containers as crecords
 from dockyard.store import images as records
+from dockyard.store import volumes as vrecords
 from dockyard.store.store import Store
 from dockyard.volumes.listing import VolumeSpace, volumes_space
 
@@ -23,12 +29,19 @@ class ImageUsage:
 
 
 @dataclass(frozen=True)
+class ContainerUsage:
+    item: dict[str, Any]  # the ``ps --format`` fields
+    running: bool
+    size: int  # bytes in the container's writable layer (docker's SizeRw)
+    local_volumes: int
+
+
+@dataclass(frozen=True)
 class DiskUsage:
     images: list[ImageUsage]
     layers_size: int  # every distinct layer once: what the disk really holds
     layers_count: int
-    containers: int
-    containers_size: int
+    containers: list[ContainerUsage]
     volumes: int
     volumes_size: int
     volumes_active: int = 0  # used by at least one container
@@ -47,18 +60,48 @@ def disk_usage(store: Store) -> DiskUsage:
         shared = sum(store.layer_size(d) for d in distinct if users[d] > 1)
         unique = sum(store.layer_size(d) for d in distinct if users[d] == 1)
         names = [ref.familiar for ref in records.tags_of(conn, image.id)]
-        usages.append(ImageUsage(image.id, names, image.created, image.size, shared, unique, 0))
+        users_of_image = len(crecords.containers_of_image(conn, image.id))
+        usages.append(
+            ImageUsage(image.id, names, image.created, image.size, shared, unique, users_of_image)
+        )
     row = conn.execute("SELECT COUNT(*), COALESCE(SUM(size), 0) FROM layers").fetchone()
     volumes = volumes_space(store)
     return DiskUsage(
         usages,
         int(row[1]),
         int(row[0]),
-        0,
-        0,
+        _containers(store),
         len(volumes),
         sum(v.size for v in volumes),
         volumes_active=sum(1 for v in volumes if v.links),
         volumes_reclaimable=sum(v.size for v in volumes if not v.links),
         volume_rows=volumes,
     )
+
+
+def _tree_size(top: Path) -> int:
+    """Bytes of the regular files under ``top`` (not following symlinks)."""
+    total = 0
+    for folder, _, files in os.walk(top):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(folder, name)).st_size
+            except FileNotFoundError:
+                continue  # the container changed it meanwhile
+    return total
+
+
+def _containers(store: Store) -> list[ContainerUsage]:
+    found = []
+    for row in list_containers(store, show_all=True):
+        upper = store.layout.containers / row.record.id / "upper"
+        volumes = [m for m in vrecords.container_mounts(store.conn, row.record.id) if m.volume]
+        found.append(
+            ContainerUsage(
+                row_item(store, row, no_trunc=False),
+                row.state.running,
+                _tree_size(upper),
+                len(volumes),
+            )
+        )
+    return found
