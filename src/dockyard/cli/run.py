@@ -47,6 +47,7 @@ def create_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("-h", "--hostname", help="Container host name."),
         click.option("--privileged", is_flag=True, help="Give extended privileges."),
         click.option("--network", "--net", default="none", help="Connect to a network."),
+        click.option("-p", "--publish", multiple=True, help="Publish a container's port(s)."),
         click.option("-m", "--memory", help="Memory limit."),
         click.option("--cpus", type=float, help="Number of CPUs."),
         click.option("--pids-limit", type=int, help="Tune container pids limit."),
@@ -68,7 +69,22 @@ def create_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
+def _check_published_ports(params: dict[str, Any]) -> None:
+    """-p needs a bridge network, which dockyard does not have yet; with --network host a
+    container's ports are the host's already, and docker itself discards -p then."""
+    if not params["publish"]:
+        return
+    if params["network"] == "host":
+        click.echo("WARNING: Published ports are discarded when using host network mode", err=True)
+        return
+    raise ConfigError(
+        "publishing ports (-p) needs a bridge network, which dockyard does not have yet: "
+        "use --network host, where the container's ports are the host's"
+    )
+
+
 def _build(params: dict[str, Any], detach: bool) -> CreateOptions:
+    _check_published_ports(params)
     labels = dict(item.partition("=")[::2] for item in params["label"])
     return CreateOptions(
         image=params["image"],
