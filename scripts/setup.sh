@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
   python3 python3-venv python3-dev gcc            # the venv; gcc for any sdist
   runc tini busybox-static                        # containers, --init, the test image
-  docker.io docker-registry skopeo                # peers for interop tests and benches
+  docker.io docker-registry skopeo podman         # peers for interop tests and benches
   debootstrap wrk apache2-utils curl iproute2 tar # bench fixtures, load, htpasswd
   ca-certificates git
 )
