@@ -41,11 +41,12 @@ def serve(config: Path | None, addr: str | None, root: Path | None, workers: int
     `dockyard registry serve --addr 127.0.0.1:5000 --root /srv/registry`.
     """
     from dockyard.registry.server import config as cfg
+    from dockyard.registry.server.configfile import parse_addr
     from dockyard.registry.server.server import serve as run
 
     settings = cfg.load_config(config)
     if addr is not None:
-        host, port = cfg.parse_addr(addr)
+        host, port = parse_addr(addr)
         settings = dataclasses.replace(settings, host=host, port=port)
     if root is not None:
         settings = dataclasses.replace(settings, root=root)
@@ -85,7 +86,8 @@ def serve(config: Path | None, addr: str | None, root: Path | None, workers: int
 )
 def garbage_collect(config: Path, dry_run: bool, delete_untagged: bool, grace: str | None) -> None:
     """Delete blobs no manifest needs; safe while the server runs."""
-    from dockyard.registry.server.config import load_config, parse_duration
+    from dockyard.registry.server.config import load_config
+    from dockyard.registry.server.configfile import parse_duration
     from dockyard.registry.server.gc import GarbageCollector
     from dockyard.registry.server.storage import FilesystemDriver
 

@@ -19,11 +19,10 @@ from dockyard.errors import ConfigError
 from dockyard.registry.server.config import (
     RegistryConfig,
     load_config,
-    parse_addr,
-    parse_duration,
     server_settings,
     ssl_context,
 )
+from dockyard.registry.server.configfile import parse_addr, parse_duration
 
 FULL = """
 version: 0.1
