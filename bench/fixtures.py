@@ -24,6 +24,8 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from dockyard.busybox_rootfs import write_busybox_rootfs
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CACHE_ENV = "DOCKYARD_BENCH_CACHE"
 MINBASE_ENV = "DOCKYARD_MINBASE"
@@ -166,32 +168,9 @@ def tar_directory(root: Path, dest: Path) -> Path:
 # -------------------------------------------------------------------- busybox
 
 
-BUSYBOX = Path("/bin/busybox")  # from Debian's busybox-static
-ROOTFS_DIRS = {"bin": 0o755, "dev": 0o755, "etc": 0o755, "proc": 0o555, "root": 0o700,
-               "sys": 0o555, "tmp": 0o1777}
-PASSWD = b"root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n"
-GROUP = b"root:x:0:\nnogroup:x:65534:\n"
-
-
-def _busybox_applets() -> list[str]:
-    if not BUSYBOX.is_file():
-        raise FixtureError(f"{BUSYBOX} missing: apt-get install busybox-static")
-    listed = subprocess.run([str(BUSYBOX), "--list"], check=True, capture_output=True, text=True)
-    return sorted(set(listed.stdout.split()) - {"busybox"})
-
-
 def _build_busybox_tar(dest: Path) -> None:
-    applets = _busybox_applets()
-    with tarfile.open(dest, "w", format=tarfile.PAX_FORMAT) as tar:
-        for name, mode in sorted(ROOTFS_DIRS.items()):
-            tar.addfile(_entry(name, tarfile.DIRTYPE, mode))
-        with BUSYBOX.open("rb") as binary:
-            size = BUSYBOX.stat().st_size
-            tar.addfile(_entry("bin/busybox", tarfile.REGTYPE, 0o755, size), binary)
-        for applet in applets:
-            tar.addfile(_entry(f"bin/{applet}", tarfile.SYMTYPE, 0o777, link="busybox"))
-        _add_bytes(tar, "etc/group", GROUP)
-        _add_bytes(tar, "etc/passwd", PASSWD)
+    with dest.open("wb") as out:
+        write_busybox_rootfs(out)
 
 
 def busybox_rootfs_tar(out: Path | None = None) -> Path:
@@ -273,11 +252,18 @@ def docker_argv() -> list[str]:
     return ["/usr/bin/docker"] if Path("/usr/bin/docker").exists() else ["docker"]
 
 
-def docker(*args: str | Path, check: bool = True, timeout: float = 600,
-           env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def docker(
+    *args: str | Path, check: bool = True, timeout: float = 600, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     cmd = [*docker_argv(), *map(str, args)]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, **(env or {})}, check=False)
+    done = subprocess.run(
+        cmd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
     if check and done.returncode != 0:
         raise FixtureError(f"{' '.join(cmd)} failed ({done.returncode}): {done.stderr.strip()}")
     return done
@@ -350,8 +336,12 @@ def _build_layered_oci(dest: Path) -> None:
     if shutil.which("skopeo") is None:
         raise FixtureError("skopeo missing: apt-get install skopeo")
     source = f"docker-archive:{layered_docker_archive()}"
-    done = subprocess.run(["skopeo", "copy", "--quiet", source, f"oci:{dest}:{OCI_LAYOUT_TAG}"],
-                          capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        ["skopeo", "copy", "--quiet", source, f"oci:{dest}:{OCI_LAYOUT_TAG}"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if done.returncode != 0:
         raise FixtureError(f"skopeo copy failed: {done.stderr.strip()}")
 

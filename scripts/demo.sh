@@ -21,7 +21,7 @@ step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
 echo "== building a busybox root filesystem from busybox-static"
 .venv/bin/python -c "
 from pathlib import Path
-from tests.imagefactory import busybox_rootfs_tar
+from dockyard.busybox_rootfs import busybox_rootfs_tar
 busybox_rootfs_tar(Path('$WORK/busybox-rootfs.tar'))
 "
 

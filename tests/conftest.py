@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from tests.imagefactory import busybox_rootfs_tar
+
+from dockyard.busybox_rootfs import busybox_rootfs_tar
 
 DOCKYARD = str(Path(sys.executable).parent / "dockyard")
 CACHE = Path(os.environ.get("DOCKYARD_TEST_CACHE", Path(__file__).parent.parent / ".cache"))

@@ -9,13 +9,9 @@ import gzip
 import hashlib
 import io
 import json
-import os
-import shutil
 import tarfile
 from dataclasses import dataclass, field
 from pathlib import Path
-
-BUSYBOX = Path("/bin/busybox")
 
 
 def sha256(data: bytes) -> str:
@@ -40,30 +36,6 @@ def tar_bytes(files: dict[str, bytes], dirs: tuple[str, ...] = ()) -> bytes:
     return buffer.getvalue()
 
 
-def busybox_rootfs_tar(out: Path) -> Path:
-    """A rootfs from Debian's busybox-static: /bin/busybox and a link per applet."""
-    if out.exists():
-        return out
-    stage = out.with_suffix(".d")
-    shutil.rmtree(stage, ignore_errors=True)
-    for name in ("bin", "etc", "tmp", "root", "proc", "sys", "dev"):
-        (stage / name).mkdir(parents=True)
-    shutil.copy2(BUSYBOX, stage / "bin" / "busybox")
-    applets = os.popen(f"{BUSYBOX} --list").read().split()
-    for applet in applets:
-        if applet != "busybox":
-            (stage / "bin" / applet).symlink_to("busybox")
-    (stage / "etc" / "passwd").write_text("root:x:0:0:root:/root:/bin/sh\n")
-    (stage / "etc" / "group").write_text("root:x:0:\n")
-    partial = out.with_suffix(".partial")
-    with tarfile.open(partial, "w", format=tarfile.PAX_FORMAT) as tar:
-        for child in sorted(stage.iterdir()):
-            tar.add(child, arcname=child.name)
-    partial.rename(out)
-    shutil.rmtree(stage)
-    return out
-
-
 @dataclass
 class FakeImage:
     """An image as an archive writer sees it: layer tars and a config over them."""
@@ -82,8 +54,11 @@ class FakeImage:
             "config": {"Cmd": self.cmd} if self.cmd else {},
             "rootfs": {"type": "layers", "diff_ids": ids},
             "history": [
-                {"created": "2024-01-01T00:00:00Z", "created_by": f"layer {i}",
-                 "comment": self.history_comment}
+                {
+                    "created": "2024-01-01T00:00:00Z",
+                    "created_by": f"layer {i}",
+                    "comment": self.history_comment,
+                }
                 for i in range(len(self.layers))
             ],
         }
@@ -98,7 +73,9 @@ def _add(tar: tarfile.TarFile, name: str, data: bytes) -> None:
 
 
 def write_docker_archive(
-    out: Path, images: list[FakeImage], diff_ids: list[str] | None = None,
+    out: Path,
+    images: list[FakeImage],
+    diff_ids: list[str] | None = None,
     gzip_layers: bool = False,
 ) -> Path:
     """A legacy ``docker save`` archive (layer dirs with layer.tar, <id>.json, manifest.json)."""
@@ -116,14 +93,18 @@ def write_docker_archive(
                 layer_names.append(name)
             config_name = f"{hashlib.sha256(config).hexdigest()}.json"
             _add(tar, config_name, config)
-            entries.append({"Config": config_name, "RepoTags": image.tags or None,
-                            "Layers": layer_names})
+            entries.append(
+                {"Config": config_name, "RepoTags": image.tags or None, "Layers": layer_names}
+            )
         _add(tar, "manifest.json", json.dumps(entries).encode())
     return out
 
 
 def write_oci_layout_tar(
-    out: Path, image: FakeImage, ref_name: str | None = None, gzip_layers: bool = True,
+    out: Path,
+    image: FakeImage,
+    ref_name: str | None = None,
+    gzip_layers: bool = True,
     corrupt_manifest: bool = False,
 ) -> Path:
     """An OCI image layout (oci-layout, index.json, blobs/) as a tar, as skopeo writes it."""
@@ -136,18 +117,24 @@ def write_oci_layout_tar(
         layer_descriptors.append({"mediaType": media, "digest": sha256(blob), "size": len(blob)})
     config = image.config()
     blobs[sha256(config)] = config
-    manifest = json.dumps({
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
-                   "digest": sha256(config), "size": len(config)},
-        "layers": layer_descriptors,
-    }).encode()
+    manifest = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {
+                "mediaType": "application/vnd.oci.image.config.v1+json",
+                "digest": sha256(config),
+                "size": len(config),
+            },
+            "layers": layer_descriptors,
+        }
+    ).encode()
     manifest_digest = sha256(manifest)
     blobs[manifest_digest] = manifest + (b" " if corrupt_manifest else b"")
     descriptor: dict[str, object] = {
         "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "digest": manifest_digest, "size": len(manifest),
+        "digest": manifest_digest,
+        "size": len(manifest),
     }
     if ref_name:
         descriptor["annotations"] = {"org.opencontainers.image.ref.name": ref_name}

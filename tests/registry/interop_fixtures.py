@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import io
 import json
 import os
 import shutil
@@ -16,7 +15,6 @@ import socket
 import ssl
 import subprocess
 import sys
-import tarfile
 import time
 import urllib.error
 import urllib.request
@@ -24,9 +22,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from dockyard.busybox_rootfs import busybox_rootfs_bytes
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
-BUSYBOX = Path("/bin/busybox")
-APPLETS = ("sh", "ls", "cat", "echo", "true", "false", "env", "id", "uname", "sleep")
 
 
 @dataclass(frozen=True)
@@ -39,23 +37,9 @@ class Descriptor:
         return {"mediaType": self.media_type, "digest": self.digest, "size": self.size}
 
 
-def busybox_rootfs_tar(busybox: Path = BUSYBOX) -> bytes:
-    """A tiny rootfs: /bin/busybox, applet symlinks, /tmp (deterministic bytes)."""
-    out = io.BytesIO()
-    with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        for name in ("bin", "tmp", "etc"):
-            info = tarfile.TarInfo(name)
-            info.type, info.mode = tarfile.DIRTYPE, 0o1777 if name == "tmp" else 0o755
-            tar.addfile(info)
-        data = busybox.read_bytes()
-        info = tarfile.TarInfo("bin/busybox")
-        info.size, info.mode = len(data), 0o755
-        tar.addfile(info, io.BytesIO(data))
-        for applet in APPLETS:
-            info = tarfile.TarInfo(f"bin/{applet}")
-            info.type, info.linkname = tarfile.SYMTYPE, "busybox"
-            tar.addfile(info)
-    return out.getvalue()
+def busybox_rootfs_tar() -> bytes:
+    """The busybox rootfs every test image starts from (deterministic bytes)."""
+    return busybox_rootfs_bytes()
 
 
 def deterministic_gzip(data: bytes) -> bytes:
