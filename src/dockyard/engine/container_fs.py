@@ -12,16 +12,18 @@ import contextlib
 import os
 import shutil
 import tarfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 from dockyard.engine.container_start import container_lock, lower_dirs, mount_container
 from dockyard.engine.containers import container_dir
-from dockyard.errors import NotFound
+from dockyard.errors import DockyardError, NotFound
 from dockyard.layer.changes import Change, upper_changes
 from dockyard.layer.pack import write_dir_tar
 from dockyard.layer.safepath import LayerRoot, clean_name
+from dockyard.layer.unpack import unpack_layer
 from dockyard.runtime.overlay import is_mounted, unmount_rootfs
 from dockyard.store.containers import ContainerRecord, resolve_container
 from dockyard.store.lite import StoreView
@@ -88,15 +90,63 @@ def copy_from_container(store: StoreView, name: str, path: str, dest: str, out: 
 
 
 def copy_to_container(store: StoreView, source: str, name: str, path: str) -> None:
-    """``cp SRC CONTAINER:PATH``: the copy lands in the container's writable layer."""
+    """``cp SRC CONTAINER:PATH``: the copy lands in the container's writable layer.
+
+    As docker does, the source goes over as a tar that is unpacked inside the
+    container's root: every path, the destination's symlinks included, resolves
+    within the container (chroot semantics), so nothing can land on the host.
+    """
     record = resolve_container(store.conn, name)
     if not os.path.lexists(source):
         raise NotFound(f"Could not find the file {source} in the local filesystem")
+    src = Path(source)
     with mounted_rootfs(store, record) as merged:
-        target = _inside(merged, path, record)
-        if not target.parent.is_dir():
+        root = LayerRoot(str(merged))
+        resolved = root.resolve(clean_name(path))
+        if resolved is None:
             raise NotFound(f"Could not find the file {path} in container {record.name}")
-        _copy(Path(source), target, contents_only=source.endswith("/."))
+        into = root.resolve_dir(resolved)
+        if into is not None:
+            target = into if source.endswith("/.") else _join(into, src.name)
+        elif not resolved:
+            raise NotFound(f"Could not find the file {path} in container {record.name}")
+        else:
+            target = resolved
+        _unpack_into(merged, src, target)
+
+
+def _join(parent: str, name: str) -> str:
+    return f"{parent}/{name}" if parent else name
+
+
+def _unpack_into(root: Path, source: Path, target: str) -> None:
+    """Tar ``source`` as ``target`` and unpack it under ``root`` through the safe unpacker."""
+    read_fd, write_fd = os.pipe()
+    failure: list[BaseException] = []
+
+    def produce() -> None:
+        try:
+            with open(write_fd, "wb") as out:
+                if source.is_dir() and not source.is_symlink():
+                    write_dir_tar(source, out, arcname=target)
+                else:
+                    with tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as tar:
+                        tar.add(str(source), arcname=target, recursive=False)
+        except BaseException as exc:  # noqa: BLE001 - handed to the consuming thread
+            failure.append(exc)
+
+    writer = threading.Thread(target=produce, daemon=True)
+    writer.start()
+    try:
+        with open(read_fd, "rb") as stream:
+            unpack_layer(stream, root)
+    finally:
+        writer.join()
+        # The reader only saw a cut stream; the writer knows why.
+        if failure and isinstance(failure[0], OSError):
+            raise DockyardError(f"copying {source}: {failure[0].strerror}") from failure[0]
+        if failure:
+            raise failure[0]
 
 
 def _write_tar(source: Path, out: BinaryIO) -> None:

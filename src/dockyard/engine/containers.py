@@ -224,6 +224,8 @@ def create_container(store: StoreView, opts: CreateOptions) -> ContainerRecord:
     volumes = plan.volumes_ready(store) if plan is not None else contextlib.nullcontext()
     try:
         with volumes, store.commit() as conn:
+            # Checked again under the lock: an `rmi -f` may have won since the lookup.
+            records.get_image(conn, image_id)
             layers = records.image_layers(conn, image_id)
             crecords.insert_container(conn, record, layers)
             if plan is not None:

@@ -69,6 +69,24 @@ class LayerRoot:
             return None
         return f"{resolved}/{base}" if resolved else base
 
+    def resolve(self, rel: str) -> str | None:
+        """``rel`` with every symlink followed inside the root, the last component's too;
+        the result may not exist yet. None if a directory on the way is missing."""
+        for _ in range(_MAX_SYMLINKS):
+            found = self.lookup(rel)
+            if found is None or not os.path.islink(self.join(found)):
+                return found
+            target = os.readlink(self.join(found))
+            parent = found.rpartition("/")[0]
+            joined = target if target.startswith("/") else f"{parent}/{target}"
+            rel = posixpath.normpath("/" + joined).lstrip("/")
+        raise InvalidArchive(f"too many levels of symbolic links in {rel!r}")
+
+    def resolve_dir(self, rel: str) -> str | None:
+        """``rel`` as a real directory inside the root, every symlink on the way (the last
+        component's too) followed with chroot semantics; None if it is not a directory."""
+        return self._resolve(rel, create=False)
+
     def add_dir(self, rel: str) -> None:
         """Record that ``rel`` is now a real directory."""
         self._dirs.add(rel)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -17,7 +18,7 @@ from dockyard.layer.tarsplit import TarSplitReader
 from dockyard.store import db
 from dockyard.store import images as image_records
 from dockyard.store.blobs import BlobFiles
-from dockyard.store.ingest import TAR_SPLIT, StagedLayer, discard, read_layer_meta
+from dockyard.store.ingest import TAR_SPLIT, StagedLayer, discard
 from dockyard.store.locks import file_lock
 from dockyard.store.paths import StoreLayout, default_root
 from dockyard.store.staging import Staging, remove_stale, remove_tree
@@ -37,6 +38,7 @@ class Store:
         self.layout.create()
         self.conn = db.connect(self.layout.db)
         self.blobs = BlobFiles(self.layout)
+        self._after_commit: list[Callable[[], None]] = []
         remove_stale(self.layout.tmp)
 
     def close(self) -> None:
@@ -47,9 +49,22 @@ class Store:
 
     @contextlib.contextmanager
     def commit(self) -> Iterator[sqlite3.Connection]:
-        """Hold the store write lock and a database transaction for installing objects."""
-        with file_lock(self.layout.locks / "store.lock"), db.transaction(self.conn) as conn:
-            yield conn
+        """Hold the store write lock and a database transaction for installing objects.
+
+        Files that the transaction makes unreferenced are deleted after COMMIT but
+        still under the lock: a crash can then leave only files no row points at
+        (which the next install replaces), never a row that points at nothing, and
+        no concurrent writer can install a file between our COMMIT and our delete.
+        """
+        with file_lock(self.layout.locks / "store.lock"):
+            self._after_commit = []
+            try:
+                with db.transaction(self.conn) as conn:
+                    yield conn
+                for delete in self._after_commit:
+                    delete()
+            finally:
+                self._after_commit = []
 
     def has_layer(self, diff_id: Digest) -> bool:
         row = self.conn.execute("SELECT 1 FROM layers WHERE diff_id=?", (str(diff_id),))
@@ -150,26 +165,14 @@ class Store:
         for layer in layers:
             conn.execute("DELETE FROM blobs WHERE diff_id=?", (str(layer),))
             conn.execute("DELETE FROM layers WHERE diff_id=?", (str(layer),))
-        # Files go after the rows; a crash in between leaves files no row points at,
-        # which the next install replaces and `system prune` removes.
         for blob in blobs:
-            self.blobs.remove(blob)
+            self._after_commit.append(functools.partial(self.blobs.remove, blob))
         for layer in layers:
-            self._trash(self.layout.layer_dir(layer))
+            self._after_commit.append(functools.partial(self._trash, self.layout.layer_dir(layer)))
         return len(layers), len(blobs)
 
     def _trash(self, path: Path) -> None:
         remove_tree(path, self.layout.tmp)
-
-    def orphan_layer_dirs(self) -> list[Path]:
-        """Layer directories no row points at (left by a crash)."""
-        known = {r[0] for r in self.conn.execute("SELECT diff_id FROM layers")}
-        orphans = []
-        for entry in self.layout.layers.iterdir():
-            meta = read_layer_meta(entry)
-            if (meta is None or str(meta[0]) not in known) and entry.name != "l":
-                orphans.append(entry)
-        return orphans
 
 
 def open_store(root: str | Path | None) -> Store:

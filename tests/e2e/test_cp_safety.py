@@ -1,0 +1,72 @@
+"""``cp`` into a container resolves every path inside the container, never on the host."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from tests.conftest import Dockyard
+from tests.imagefactory import FakeImage, write_docker_archive
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="containers need root")
+
+
+def _image_with_links(tmp_path: Path, host_dir: Path, host_file: Path) -> Path:
+    import io
+    import tarfile
+
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        # The same absolute paths exist inside the image, so that following the links
+        # inside the container (right) and on the host (wrong) lead to different places.
+        info = tarfile.TarInfo(str(host_dir).lstrip("/"))
+        info.type = tarfile.DIRTYPE
+        tar.addfile(info)
+        content = b"container file\n"
+        info = tarfile.TarInfo(str(host_file).lstrip("/"))
+        info.size = len(content)
+        tar.addfile(info, io.BytesIO(content))
+        for name, target in (("etc/dirlink", str(host_dir)), ("etc/filelink", str(host_file))):
+            info = tarfile.TarInfo(name)
+            info.type, info.linkname = tarfile.SYMTYPE, target
+            tar.addfile(info)
+    return write_docker_archive(
+        tmp_path / "links.tar", [FakeImage([buffer.getvalue()], tags=["links:1"])]
+    )
+
+
+def test_cp_never_follows_container_symlinks_to_the_host(
+    dockyard: Dockyard, busybox: str, tmp_path: Path
+) -> None:
+    host_dir = tmp_path / "hostdir"
+    host_dir.mkdir()
+    host_file = tmp_path / "hostfile"
+    host_file.write_text("host secret\n")
+    dockyard.run("load", "-i", str(_image_with_links(tmp_path, host_dir, host_file)))
+    dockyard.run("create", "--name", "c1", "links:1", "true")
+    payload = tmp_path / "payload"
+    payload.write_text("payload\n")
+    tree = tmp_path / "tree" / "etc" / "dirlink"
+    tree.mkdir(parents=True)
+    (tree / "evil").write_text("evil\n")
+
+    dockyard.run("cp", str(payload), "c1:/etc/dirlink")
+    dockyard.run("cp", str(payload), "c1:/etc/filelink")
+    dockyard.run("cp", f"{tmp_path / 'tree'}/.", "c1:/")
+
+    assert list(host_dir.iterdir()) == []
+    assert host_file.read_text() == "host secret\n"
+    # Each copy landed where the link leads inside the container.
+    out = tmp_path / "out"
+    out.mkdir()
+    dockyard.run("cp", f"c1:{host_dir}/payload", str(out / "from-dirlink"))
+    assert (out / "from-dirlink").read_text() == "payload\n"
+    dockyard.run("cp", f"c1:{host_file}", str(out / "from-filelink"))
+    assert (out / "from-filelink").read_text() == "payload\n"
+    # A directory of the source replaces the link, as docker's extraction does.
+    dockyard.run("cp", "c1:/etc/dirlink/evil", str(out / "evil"))
+    assert (out / "evil").read_text() == "evil\n"
+    # Copying out keeps a symlink a symlink.
+    dockyard.run("cp", "c1:/etc/filelink", str(out))
+    assert (out / "filelink").is_symlink()
