@@ -110,6 +110,17 @@ def upload_started_at(name: str, upload_id: str) -> str:
     return f"{upload_dir(name, upload_id)}/startedat"
 
 
+def upload_lock(name: str, upload_id: str) -> str:
+    """dockyard's own: held by the one request writing to or closing the session."""
+    return f"{upload_dir(name, upload_id)}/lock"
+
+
+def upload_writer_token(name: str, upload_id: str) -> str:
+    """dockyard's own: changed by every writer, so a process's remembered hash is
+    trusted only if no one else has written since."""
+    return f"{upload_dir(name, upload_id)}/writer"
+
+
 def referrers(name: str, subject: Digest) -> str:
     return f"{_repo(name)}/_referrers/{subject.algorithm}/{subject.hex}"
 

@@ -89,6 +89,11 @@ async def _append_body(request: web.Request, name: str, upload_id: str) -> int:
     if expected == 0 or (expected is None and not request.body_exists):
         return size
     writer = uploads.open_writer(name, upload_id)
+    if writer.size != size:  # another request wrote in between: the range is stale now
+        writer.cancel()
+        raise UploadOutOfOrder(
+            url_for(request, _upload_path(name, upload_id)), upload_id, writer.size
+        )
     written = 0
     try:
         batch: list[bytes] = []

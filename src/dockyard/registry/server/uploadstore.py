@@ -2,13 +2,18 @@
 between worker processes: ``_uploads/<uuid>/startedat`` says the session exists,
 ``_uploads/<uuid>/data`` holds the bytes received so far.
 
-The running hash is a per-process optimisation only: it is reused when the data
-file is exactly as this process left it, otherwise the file is re-hashed when the
-upload is closed (distribution does the same when its saved hash states are gone).
+One request at a time writes to or closes a session (an flock on ``lock``; a second
+one is refused). The running hash is a per-process optimisation only: every writer
+puts a fresh token in ``writer``, and a process reuses its hash only when the token
+is still the one it wrote and the size is what it hashed; otherwise the file is
+re-hashed when the upload is closed (distribution does the same when its saved hash
+states are gone).
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
 import time
 import uuid
 from datetime import UTC, datetime
@@ -19,32 +24,35 @@ from dockyard.errors import DigestMismatch
 from dockyard.registry.server import layout
 from dockyard.registry.server.blobstore import BlobStore
 from dockyard.registry.server.cache import ContentCache
-from dockyard.registry.server.errors import UploadUnknown
+from dockyard.registry.server.errors import UploadInvalid, UploadUnknown
 from dockyard.registry.server.storage.driver import (
-    FileInfo,
     FileWriter,
     PathNotFound,
     StorageDriver,
 )
 from dockyard.registry.server.storage.filesystem import FilesystemDriver
 
-_StateKey = tuple[int, int, int]
-
-
-def _state_key(info: FileInfo) -> _StateKey:
-    return (info.size, info.mtime_ns, info.identity)
-
 
 class UploadWriter:
-    """Appends to one session's data, hashing on the way when the hash is known."""
+    """Appends to one session's data, hashing on the way when the hash is known.
+
+    Holds the session's lock from creation to ``close`` / ``cancel``."""
 
     def __init__(
-        self, store: UploadStore, key: tuple[str, str], out: FileWriter, hasher: Hasher | None
+        self,
+        store: UploadStore,
+        key: tuple[str, str],
+        out: FileWriter,
+        hasher: Hasher | None,
+        token: str,
+        lock: _SessionLock,
     ) -> None:
         self._store = store
         self._key = key
         self._out = out
         self._hasher = hasher
+        self._token = token
+        self._lock = lock
 
     @property
     def size(self) -> int:
@@ -56,19 +64,46 @@ class UploadWriter:
             self._hasher.update(data)
 
     def close(self) -> None:
-        self._out.close()
-        self._store.remember_hash(*self._key, self._hasher)
+        try:
+            self._out.close()
+            self._store.remember_hash(*self._key, self._token, self._hasher)
+        finally:
+            self._lock.release()
 
     def cancel(self) -> None:
         """Truncate back to where this writer started."""
-        self._out.cancel()
+        try:
+            self._out.cancel()
+        finally:
+            self._lock.release()
+
+
+class _SessionLock:
+    """An exclusive, non-blocking flock on the session's lock file (where storage is local)."""
+
+    def __init__(self, path: Path | None) -> None:
+        self._fd = -1
+        if path is None:
+            return  # no local files: the backend must serialise writers itself
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise UploadInvalid("another request is writing to this upload") from None
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
 
 
 class UploadStore:
     def __init__(self, driver: StorageDriver, blobs: BlobStore) -> None:
         self.driver = driver
         self.blobs = blobs
-        self._hashes: dict[tuple[str, str], tuple[_StateKey, Hasher]] = {}
+        self._hashes: dict[tuple[str, str], tuple[str, Hasher]] = {}
 
     def create(self, name: str) -> str:
         upload_id = str(uuid.uuid4())
@@ -88,12 +123,25 @@ class UploadStore:
         except PathNotFound:
             return 0
 
-    def open_writer(self, name: str, upload_id: str) -> UploadWriter:
-        size = self.size(name, upload_id)
-        out = self.driver.writer(layout.upload_data(name, upload_id), append=True)
-        return UploadWriter(self, (name, upload_id), out, self._take_hash(name, upload_id, size))
+    def _lock(self, name: str, upload_id: str) -> _SessionLock:
+        self.size(name, upload_id)  # UploadUnknown before anything is created
+        return _SessionLock(self.driver.local_path(layout.upload_lock(name, upload_id)))
 
-    def remember_hash(self, name: str, upload_id: str, hasher: Hasher | None) -> None:
+    def open_writer(self, name: str, upload_id: str) -> UploadWriter:
+        """A writer at the end of the data; raises UploadInvalid while another is open."""
+        lock = self._lock(name, upload_id)
+        try:
+            size = self.size(name, upload_id)
+            hasher = self._take_hash(name, upload_id, size)
+            token = uuid.uuid4().hex
+            self.driver.put_content(layout.upload_writer_token(name, upload_id), token.encode())
+            out = self.driver.writer(layout.upload_data(name, upload_id), append=True)
+        except BaseException:
+            lock.release()
+            raise
+        return UploadWriter(self, (name, upload_id), out, hasher, token, lock)
+
+    def remember_hash(self, name: str, upload_id: str, token: str, hasher: Hasher | None) -> None:
         if hasher is None:
             return
         try:
@@ -101,19 +149,20 @@ class UploadStore:
         except PathNotFound:
             return
         if info.size == hasher.size:
-            self._hashes[(name, upload_id)] = (_state_key(info), hasher)
+            self._hashes[(name, upload_id)] = (token, hasher)
 
     def _take_hash(self, name: str, upload_id: str, size: int) -> Hasher | None:
+        """The remembered hash, if nobody has written since and the size is what it hashed."""
         entry = self._hashes.pop((name, upload_id), None)
         if size == 0:
             return Hasher()
-        if entry is None:
+        if entry is None or entry[1].size != size:
             return None
         try:
-            info = self.driver.stat(layout.upload_data(name, upload_id))
+            current = self.driver.get_content(layout.upload_writer_token(name, upload_id))
         except PathNotFound:
             return None
-        return entry[1] if entry[0] == _state_key(info) else None
+        return entry[1] if current.decode() == entry[0] else None
 
     def _digest_of_data(self, name: str, upload_id: str, algorithm: str) -> tuple[Digest, int]:
         size = self.size(name, upload_id)
@@ -132,15 +181,19 @@ class UploadStore:
         Blocking (may hash and fsync a large file): call it from a thread.
         On a digest mismatch the session is dropped and nothing is kept.
         """
-        actual, size = self._digest_of_data(name, upload_id, expected.algorithm)
-        if actual != expected:
+        lock = self._lock(name, upload_id)
+        try:
+            actual, size = self._digest_of_data(name, upload_id, expected.algorithm)
+            if actual != expected:
+                self.cancel(name, upload_id)
+                raise DigestMismatch(str(expected), str(actual), "blob")
+            data = layout.upload_data(name, upload_id)
+            self.driver.writer(data, append=True).commit()  # fsync before it becomes visible
+            self.blobs.adopt(data, expected)
+            self.blobs.link(name, expected)
             self.cancel(name, upload_id)
-            raise DigestMismatch(str(expected), str(actual), "blob")
-        data = layout.upload_data(name, upload_id)
-        self.driver.writer(data, append=True).commit()  # fsync before it becomes visible
-        self.blobs.adopt(data, expected)
-        self.blobs.link(name, expected)
-        self.cancel(name, upload_id)
+        finally:
+            lock.release()
         return size
 
     def cancel(self, name: str, upload_id: str) -> None:
