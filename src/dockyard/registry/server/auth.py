@@ -189,10 +189,44 @@ def _issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
     return True
 
 
-def _chain_trusted(chain: list[x509.Certificate], roots: list[x509.Certificate]) -> bool:
-    """Whether the x5c chain (leaf first) is, or leads to, one of the root certificates."""
+def _valid_now(cert: x509.Certificate, now: datetime.datetime) -> bool:
+    return cert.not_valid_before_utc <= now <= cert.not_valid_after_utc
+
+
+def _may_sign(issuer: x509.Certificate, below: int) -> bool:
+    """A CA certificate allowed to sign a chain with ``below`` CA certificates under it
+    (BasicConstraints CA, keyCertSign if KeyUsage is given, path length), as Go's
+    x509.Verify demands of distribution's token chains."""
+    try:
+        constraints = issuer.extensions.get_extension_for_class(x509.BasicConstraints).value
+    except x509.ExtensionNotFound:
+        return False
+    if not constraints.ca:
+        return False
+    if constraints.path_length is not None and below > constraints.path_length:
+        return False
+    try:
+        usage = issuer.extensions.get_extension_for_class(x509.KeyUsage).value
+    except x509.ExtensionNotFound:
+        return True
+    return usage.key_cert_sign
+
+
+def chain_trusted(chain: list[x509.Certificate], roots: list[x509.Certificate]) -> bool:
+    """Whether the x5c chain (leaf first) is, or leads to, one of the root certificates:
+    every certificate valid now, and every issuer a CA entitled to sign what is below."""
+    now = datetime.datetime.now(datetime.UTC)
     for position, cert in enumerate(chain):
-        if any(cert == root or _issued_by(cert, root) for root in roots):
+        if not _valid_now(cert, now):
+            return False
+        if position > 0 and not _may_sign(cert, position - 1):
+            return False
+        if cert in roots:
+            return True
+        if any(
+            _issued_by(cert, root) and _valid_now(root, now) and _may_sign(root, position)
+            for root in roots
+        ):
             return True
         following = chain[position + 1] if position + 1 < len(chain) else None
         if following is None or not _issued_by(cert, following):
@@ -224,10 +258,9 @@ class TokenVerifier:
             except (ValueError, TypeError) as exc:
                 raise jwt.InvalidTokenError("malformed x5c header") from exc
             leaf = chain[0]
-            now = datetime.datetime.now(datetime.UTC)
-            if not leaf.not_valid_before_utc <= now <= leaf.not_valid_after_utc:
+            if not _valid_now(leaf, datetime.datetime.now(datetime.UTC)):
                 raise jwt.InvalidTokenError("the signing certificate is not valid now")
-            if not _chain_trusted(chain, self.roots):
+            if not chain_trusted(chain, self.roots):
                 raise jwt.InvalidTokenError("the signing certificate is not trusted")
             return _usable([leaf.public_key()])
         kid = header.get("kid")
