@@ -29,11 +29,12 @@ _FLUSH_AT = 1 << 20
 
 
 class TarSplitRecorder:
-    """Collects the tar's raw bytes and file-content references during an unpack."""
+    """Writes the tar's raw bytes and file-content references to ``target`` during an
+    unpack; memory stays bounded however large the headers a layer carries."""
 
-    def __init__(self) -> None:
-        self._out = io.BytesIO()
-        self._gzip = gzip.GzipFile(fileobj=self._out, mode="wb", compresslevel=1, mtime=0)
+    def __init__(self, target: Path) -> None:
+        self._target = target
+        self._gzip = gzip.GzipFile(target, mode="wb", compresslevel=1, mtime=0)
         self._raw = bytearray()
         # Encoded segments wait here: one gzip write per entry cost more than the rest
         # of the recording for layers of many small files.
@@ -77,12 +78,19 @@ class TarSplitRecorder:
         self._gzip.write(self._segments)
         self._segments.clear()
 
-    def finish(self) -> bytes | None:
-        """The compressed record, or None when the content cannot be rebuilt from disk."""
+    def finish(self) -> bool:
+        """Complete the record; False (and no record left) when the content cannot be
+        rebuilt from disk."""
         self._flush_raw()
         self._write_segments()
         self._gzip.close()
-        return self._out.getvalue() if self.usable else None
+        if not self.usable:
+            self._target.unlink(missing_ok=True)
+        return self.usable
+
+    def close(self) -> None:
+        """Stop recording (after a failure); the staging area removes the file."""
+        self._gzip.close()
 
 
 class TarSplitReader(io.RawIOBase):

@@ -22,6 +22,7 @@ from dockyard.layer.tarsplit import TarSplitRecorder
 
 BLOCK = 512
 _CHUNK = 1 << 20
+_MAX_EXTENSION = 16 << 20  # one PAX / GNU long-name record, and all global ones
 _ZERO_BLOCK = bytes(BLOCK)
 _PAX_TYPES = (tarfile.XHDTYPE, tarfile.SOLARIS_XHDTYPE)
 # Types whose size field says nothing about data following the header.
@@ -95,6 +96,8 @@ class TarReader:
             if info.kind in _PAX_TYPES or info.kind == tarfile.XGLTYPE:
                 records = _parse_pax(self._extension(info.size))
                 (self._globals if info.kind == tarfile.XGLTYPE else pax).update(records)
+                if sum(len(k) + len(v) for k, v in self._globals.items()) > _MAX_EXTENSION:
+                    raise InvalidArchive("tar global headers exceed 16 MiB in all")
             elif info.kind == tarfile.GNUTYPE_LONGNAME:
                 long_name = _cstring(self._extension(info.size))
             elif info.kind == tarfile.GNUTYPE_LONGLINK:
@@ -111,7 +114,7 @@ class TarReader:
 
     def _extension(self, size: int) -> bytes:
         """The data of a PAX or GNU extension header, padding skipped."""
-        if size > 16 << 20:
+        if size > _MAX_EXTENSION:
             raise InvalidArchive(f"tar extension header of {size} bytes is too large")
         data = self._exact(size)
         self._skip(-size % BLOCK)

@@ -70,6 +70,9 @@ def unpack_layer(
         unpacker.finish()
     except OSError as exc:
         raise _failure(name, exc) from exc
+    except (ValueError, OverflowError) as exc:
+        # A NUL in a name, an owner or time no syscall can take: the archive is bad.
+        raise InvalidArchive(f"invalid tar entry {name!r}: {exc}") from exc
     reader.drain()
     return UnpackStats(size=unpacker.size, entries=unpacker.entries)
 

@@ -69,18 +69,19 @@ def ingest_layer(
     with ExitStack() as stack:
         sink = None if uncompressed and reopen else stack.enter_context(open(blob_path, "wb"))
         blob = HashingReader(source, sink=sink)
-        recorder = TarSplitRecorder() if uncompressed else None
+        recorder = TarSplitRecorder(layer_path / TAR_SPLIT) if uncompressed else None
+        if recorder is not None:
+            stack.callback(recorder.close)
         tar = blob if uncompressed else HashingReader(open_decompressed(as_binary(blob)))
         stats = unpack_layer(as_binary(tar), layer_path / "diff", recorder)
         tar.drain()
         blob.drain()
+        rebuildable = recorder is not None and recorder.finish()
     blob_digest = blob.hasher.digest()
     if expected_blob is not None and blob_digest != expected_blob:
         raise DigestMismatch(str(expected_blob), str(blob_digest), "layer blob")
-    record = recorder.finish() if recorder is not None else None
     kept: Path | None = blob_path
-    if record is not None:
-        (layer_path / TAR_SPLIT).write_bytes(record)
+    if rebuildable:
         blob_path.unlink(missing_ok=True)  # deleted while still in the page cache
         kept = None
     elif sink is None and reopen is not None:
