@@ -28,15 +28,15 @@ _DOMAIN = rf"{_HOST}(?::[0-9]+)?"
 TAG = r"[\w][\w.-]{0,127}"
 _DIGEST = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}"
 
-REPOSITORY_RE = re.compile(rf"^{REPOSITORY_PATH}$")
-TAG_RE = re.compile(rf"^{TAG}$", re.ASCII)
-_DOMAIN_RE = re.compile(rf"^{_DOMAIN}$")
+REPOSITORY_RE = re.compile(rf"^{REPOSITORY_PATH}\Z")
+TAG_RE = re.compile(rf"^{TAG}\Z", re.ASCII)
+_DOMAIN_RE = re.compile(rf"^{_DOMAIN}\Z")
 # ASCII: a tag's \w must not admit letters of other scripts.
 _REFERENCE_RE = re.compile(
-    rf"^(?P<name>(?:{_DOMAIN}/)?{REPOSITORY_PATH})(?::(?P<tag>{TAG}))?(?:@(?P<digest>{_DIGEST}))?$",
+    rf"^(?P<name>(?:{_DOMAIN}/)?{REPOSITORY_PATH})(?::(?P<tag>{TAG}))?(?:@(?P<digest>{_DIGEST}))?\Z",
     re.ASCII,
 )
-_IDENTIFIER_RE = re.compile(r"^[a-f0-9]{64}$")
+_IDENTIFIER_RE = re.compile(r"^[a-f0-9]{64}\Z")
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ from dockyard.errors import ConfigError, DockyardError
 from dockyard.store.containers import ContainerRecord
 from dockyard.store.lite import StoreView
 
-_SIZE_RE = re.compile(r"^(\d+(?:\.\d+)?)\s*([bkmgtp]?)b?$", re.IGNORECASE)
+_SIZE_RE = re.compile(r"^(\d+(?:\.\d+)?)\s*([bkmgtp]?)b?\Z", re.IGNORECASE)
 _UNITS = {"": 1, "b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40, "p": 1 << 50}
 _NO_HELP_SHORTCUT = {"help_option_names": ["--help"], "allow_interspersed_args": False}
 

@@ -51,7 +51,7 @@ _LEFT = tuple(_LEFT_WORDS.split(" "))
 _RIGHT = tuple(_RIGHT_WORDS.split(" "))
 
 # Docker's rule for --name: [a-zA-Z0-9][a-zA-Z0-9_.-]+
-_VALID_NAME = re.compile(r"^/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
+_VALID_NAME = re.compile(r"^/?[a-zA-Z0-9][a-zA-Z0-9_.-]+\Z")
 
 
 def random_name(retry: int = 0) -> str:

@@ -19,7 +19,7 @@ from dockyard.digest import Digest
 from dockyard.errors import Conflict, ContainerNotFound
 from dockyard.store.images import LayerRef
 
-_HEX_PREFIX_RE = re.compile(r"^[a-f0-9]{1,64}$")
+_HEX_PREFIX_RE = re.compile(r"^[a-f0-9]{1,64}\Z")
 _COLUMNS = "id, name, image_id, image_name, created, config, host_config, path, args"
 
 

@@ -11,7 +11,7 @@ from dockyard.digest import Digest
 from dockyard.errors import Conflict, ImageNotFound, InvalidDigest, InvalidReference
 from dockyard.reference import Reference, parse_reference
 
-_SHORT_ID_RE = re.compile(r"^(?:sha256:)?([a-f0-9]{1,64})$")
+_SHORT_ID_RE = re.compile(r"^(?:sha256:)?([a-f0-9]{1,64})\Z")
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from dockyard.errors import ConfigError
 MountType = Literal["bind", "volume", "tmpfs"]
 
 # moby volume/local: names the local driver accepts (at least two characters).
-VOLUME_NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
+VOLUME_NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+\Z")
 DEFAULT_PROPAGATION = "rprivate"
 
 

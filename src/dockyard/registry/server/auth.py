@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import datetime
+import functools
 import hashlib
 import time
 from pathlib import Path
@@ -110,13 +111,22 @@ class Htpasswd:
         if self._verified.get(key, 0.0) > time.monotonic():
             return True
         hashed = self._users.get(user)
-        if hashed is None or not bcrypt.checkpw(password.encode(), hashed):
+        if hashed is None:
+            # Spend the same bcrypt time, so that timing does not tell which users exist.
+            bcrypt.checkpw(password.encode(), _unknown_user_hash())
+            return False
+        if not bcrypt.checkpw(password.encode(), hashed):
             return False
         self._verified[key] = time.monotonic() + _VERIFIED_TTL
         return True
 
     async def check_async(self, user: str, password: str) -> bool:
         return await asyncio.get_running_loop().run_in_executor(None, self.check, user, password)
+
+
+@functools.cache
+def _unknown_user_hash() -> bytes:
+    return bcrypt.hashpw(b"no such user", bcrypt.gensalt(10))
 
 
 def hash_password(password: str, rounds: int = 10) -> str:

@@ -31,16 +31,16 @@ _SESSION: dict[str, Handler] = {
 }
 
 ROUTES: list[tuple[str, re.Pattern[str], dict[str, Handler]]] = [
-    ("uploads", re.compile(r"^/v2/(.+)/blobs/uploads/?$"), {"POST": uploads.start_upload}),
-    ("session", re.compile(r"^/v2/(.+)/blobs/uploads/([^/]+)$"), _SESSION),
+    ("uploads", re.compile(r"^/v2/(.+)/blobs/uploads/?\Z"), {"POST": uploads.start_upload}),
+    ("session", re.compile(r"^/v2/(.+)/blobs/uploads/([^/]+)\Z"), _SESSION),
     (
         "blobs",
-        re.compile(r"^/v2/(.+)/blobs/([^/]+)$"),
+        re.compile(r"^/v2/(.+)/blobs/([^/]+)\Z"),
         {"GET": blobs.get_blob, "HEAD": blobs.get_blob, "DELETE": blobs.delete_blob},
     ),
     (
         "manifests",
-        re.compile(r"^/v2/(.+)/manifests/([^/]+)$"),
+        re.compile(r"^/v2/(.+)/manifests/([^/]+)\Z"),
         {
             "GET": manifests.get_manifest,
             "HEAD": manifests.get_manifest,
@@ -48,8 +48,8 @@ ROUTES: list[tuple[str, re.Pattern[str], dict[str, Handler]]] = [
             "DELETE": manifests.delete_manifest,
         },
     ),
-    ("tags", re.compile(r"^/v2/(.+)/tags/list()$"), {"GET": tags.list_tags}),
-    ("referrers", re.compile(r"^/v2/(.+)/referrers/([^/]+)$"), {"GET": referrers.list_referrers}),
+    ("tags", re.compile(r"^/v2/(.+)/tags/list()\Z"), {"GET": tags.list_tags}),
+    ("referrers", re.compile(r"^/v2/(.+)/referrers/([^/]+)\Z"), {"GET": referrers.list_referrers}),
 ]
 
 

@@ -18,7 +18,7 @@ from dockyard.digest import CHUNK, Digest
 from dockyard.errors import BlobNotFound
 from dockyard.registry.server.context import BYTES_SENT
 
-_RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
+_RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)\Z")
 
 
 def parse_range(header: str | None, size: int) -> tuple[int, int] | None:

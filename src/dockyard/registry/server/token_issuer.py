@@ -42,7 +42,7 @@ from dockyard.registry.server.auth import (
 from dockyard.registry.server.config import AccessRule, TokenConfig, TokenIssuerConfig
 from dockyard.registry.server.jsonbody import json_response
 
-_SCOPE_RE = re.compile(r"^([a-z0-9]+)(?:\([a-z0-9]+\))?:(.+):([a-z*]+(?:,[a-z*]+)*)$")
+_SCOPE_RE = re.compile(r"^([a-z0-9]+)(?:\([a-z0-9]+\))?:(.+):([a-z*]+(?:,[a-z*]+)*)\Z")
 SigningKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
 
 

@@ -31,7 +31,7 @@ from dockyard.registry.server.errors import (
 )
 
 _FLUSH_BYTES = 1 << 20
-_CONTENT_RANGE_RE = re.compile(r"^(?:bytes[ =])?(\d+)-(\d+)(?:/\d+|/\*)?$")
+_CONTENT_RANGE_RE = re.compile(r"^(?:bytes[ =])?(\d+)-(\d+)(?:/\d+|/\*)?\Z")
 
 
 def _upload_path(name: str, upload_id: str) -> str:

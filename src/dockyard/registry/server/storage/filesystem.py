@@ -12,7 +12,7 @@ from typing import BinaryIO
 from dockyard.registry.server.storage.driver import FileInfo, InvalidPath, PathNotFound
 
 # A component never starts with a dot: this refuses ".", ".." and our temp files.
-_COMPONENT_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._=+-]*$")
+_COMPONENT_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._=+-]*\Z")
 _MAX_PATH = 4096
 
 
