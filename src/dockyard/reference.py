@@ -92,8 +92,9 @@ class Reference:
 
 def _split_domain(name: str) -> tuple[str, str]:
     first, sep, rest = name.partition("/")
-    looks_like_host = "." in first or ":" in first or first == "localhost"
-    is_domain = sep and (looks_like_host or first != first.lower())
+    # Only a dot, a port or "localhost" makes a host; an upper-case first part is a
+    # (refused) Docker Hub namespace, as current docker reads it.
+    is_domain = sep and ("." in first or ":" in first or first == "localhost")
     if not is_domain:
         domain, remainder = DEFAULT_DOMAIN, name
     else:

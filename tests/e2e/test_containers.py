@@ -162,3 +162,12 @@ def test_image_with_120_layers(dockyard: Dockyard, busybox_tar: Path, tmp_path: 
     shown = dockyard.run("run", "--rm", "deep:1", "cat", "/layer1", "/layer119")
     assert shown.stdout.split() == ["1", "119"]
     assert_nothing_left(dockyard)
+
+
+def test_commit_without_changes_adds_no_layer(dockyard: Dockyard, busybox: str) -> None:
+    dockyard.run("create", "--name", "untouched", busybox, "true")
+    dockyard.run("commit", "-m", "nothing", "untouched", "same:1")
+    layers = dockyard.run("inspect", "-f", "{{json .RootFS.Layers}}", "same:1").stdout
+    base = dockyard.run("inspect", "-f", "{{json .RootFS.Layers}}", busybox).stdout
+    assert layers == base
+    assert "nothing" in dockyard.run("history", "same:1").stdout.splitlines()[1]

@@ -252,3 +252,26 @@ def test_dangling_symlink_source_creates_nothing(
         f"mkdir {tmp_path / 'dangling'}: file exists"
     ]
     assert dockyard.snapshot() == before and not (tmp_path / "nowhere").exists()
+
+
+def test_a_single_file_can_be_bind_mounted(
+    dockyard: Dockyard, busybox: str, tmp_path: Path
+) -> None:
+    shared = tmp_path / "a.log"
+    shared.write_text("from the host\n")
+    out = dockyard.run(
+        "run",
+        "--rm",
+        "-v",
+        f"{shared}:/etc/a.log",
+        busybox,
+        "sh",
+        "-c",
+        "cat /etc/a.log; echo 'from the container' >> /etc/a.log",
+    ).stdout
+    assert out == "from the host\n"
+    assert shared.read_text() == "from the host\nfrom the container\n"
+    refused = dockyard.fails(
+        "run", "--rm", "-v", f"{shared}:/etc/a.log:ro", busybox, "sh", "-c", "echo no >> /etc/a.log"
+    )
+    assert "Read-only file system" in refused.stderr

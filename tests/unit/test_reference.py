@@ -44,6 +44,7 @@ def test_default_tag_is_latest() -> None:
         ("", "empty"),
         ("Ubuntu", "must be lowercase"),
         ("mhk/Ubuntu:1", "must be lowercase"),
+        ("Upper/case", "must be lowercase"),
         ("ubuntu:", "invalid reference format"),
         ("-ubuntu", "invalid reference format"),
         ("ubuntu::1", "invalid reference format"),

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, TypeVar
 import click
 
 from dockyard.digest import Digest
-from dockyard.errors import DockyardError
+from dockyard.errors import DockyardError, NotFound
 
 if TYPE_CHECKING:
     from dockyard.store.lite import LiteStore
@@ -53,13 +53,22 @@ def short_id(digest: Digest, no_trunc: bool = False) -> str:
     return str(digest) if no_trunc else digest.short
 
 
-def for_each(names: Iterable[str], action: Callable[[str], None], failure_code: int = 1) -> None:
+def for_each(
+    names: Iterable[str],
+    action: Callable[[str], None],
+    failure_code: int = 1,
+    missing_ok: bool = False,
+) -> None:
     """Docker's multi-object commands: act on every name, report each failure on its own
-    line, and exit ``failure_code`` at the end if any failed."""
+    line, and exit ``failure_code`` at the end if any failed. With ``missing_ok``
+    (``rm -f``, ``rmi -f``) a name that does not exist is reported but is no failure."""
     failed = False
     for name in names:
         try:
             action(name)
+        except NotFound as exc:
+            click.echo(f"Error: {exc}", err=True)
+            failed = failed or not missing_ok
         except DockyardError as exc:
             click.echo(f"Error: {exc}", err=True)
             failed = True

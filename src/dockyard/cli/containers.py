@@ -24,7 +24,10 @@ _PS_HEADERS = {
 
 
 def for_each_container(
-    store: StoreView, names: tuple[str, ...], action: Callable[[ContainerRecord], None]
+    store: StoreView,
+    names: tuple[str, ...],
+    action: Callable[[ContainerRecord], None],
+    missing_ok: bool = False,
 ) -> None:
     """stop, kill, restart, rm: echo each name done, report each failure, exit 1."""
 
@@ -32,7 +35,7 @@ def for_each_container(
         action(resolve_container(store.conn, name))
         click.echo(name)
 
-    for_each(names, act)
+    for_each(names, act, missing_ok=missing_ok)
 
 
 @click.command("ps")
@@ -131,7 +134,10 @@ def rm(
 
     store = get_lite_store(ctx)
     for_each_container(
-        store, containers, lambda record: remove_container(store, record, force, volumes)
+        store,
+        containers,
+        lambda record: remove_container(store, record, force, volumes),
+        missing_ok=force,
     )
 
 

@@ -129,7 +129,7 @@ def rmi(ctx: click.Context, names: tuple[str, ...], force: bool, no_prune: bool)
         for line in ops.remove_image(store, name, force):
             click.echo(line)
 
-    for_each(names, remove_one)
+    for_each(names, remove_one, missing_ok=force)
 
 
 @click.command("history")

@@ -51,8 +51,9 @@ COMMANDS: dict[str, str] = {
     "cp": "dockyard.cli.commit:cp",
     "volume": "dockyard.cli.volumes:volume",
 }
-# Docker exits 125 when the daemon fails these (the container's own code otherwise).
-DAEMON_EXIT_COMMANDS = frozenset({"run", "create", "start"})
+# docker run exits 125 when the daemon fails (the container's own code otherwise);
+# create, start and the rest exit 1.
+DAEMON_EXIT_COMMANDS = frozenset({"run"})
 DAEMON_FAILED = 125
 
 

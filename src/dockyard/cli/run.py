@@ -244,7 +244,7 @@ def start(ctx: click.Context, containers: tuple[str, ...], attach: bool, interac
         starter.start_detached(store, resolve_container(store.conn, name))
         click.echo(name)
 
-    for_each(containers, start_one, failure_code=125)
+    for_each(containers, start_one)
 
 
 @click.command("exec", cls=DockerFlagsCommand, context_settings={"allow_interspersed_args": False})

@@ -84,6 +84,10 @@ def _pack_upper(staging: Staging, record: ContainerRecord, upper: str) -> Staged
     return staged
 
 
+# An empty tar as docker writes it (1024 zero bytes) and as tar pads it (10240).
+_EMPTY_TARS = frozenset(Digest.of_bytes(bytes(size)) for size in (1024, 10240))
+
+
 def _base_history(base: ImageConfig) -> list[History]:
     """The base image's history; one empty entry per layer if it has none."""
     if base.history is not None:
@@ -129,12 +133,16 @@ def commit_container(
         with _paused(store, record, pause):
             staged = _pack_upper(staging, record, upper)
         created = rfc3339_now()
+        # Nothing changed: like docker, a history entry but no layer.
+        empty = staged.diff_id in _EMPTY_TARS
         entry = History(
             created=created,
             created_by=" ".join(record.config.get("Cmd") or []),
             author=author or None,
             comment=message or None,
+            empty_layer=empty,
         )
+        new_layers = [] if empty else [records.LayerRef(staged.diff_id, staged.blob_digest)]
         image = msgspec.structs.replace(
             base,
             created=created,
@@ -142,24 +150,26 @@ def commit_container(
             comment=message or None,
             config=config,
             history=[*_base_history(base), entry],
-            rootfs=RootFS("layers", [*base.rootfs.diff_ids, str(staged.diff_id)]),
+            rootfs=RootFS(
+                "layers", [*base.rootfs.diff_ids, *(str(new.diff_id) for new in new_layers)]
+            ),
             docker_version=DOCKER_VERSION,
         )
         raw = msgspec.json.encode(image)
         with store.commit() as conn:
-            store.install_layer(conn, staged)
+            if new_layers:
+                store.install_layer(conn, staged)
             base_size = sum(store.layer_size(layer.diff_id) for layer in base_layers)
             image_id, _ = records.insert_image(
                 conn,
                 records.NewImage(
                     config=raw,
                     created=created,
-                    layers=[*base_layers, records.LayerRef(staged.diff_id, staged.blob_digest)],
-                    size=base_size + staged.size,
+                    layers=[*base_layers, *new_layers],
+                    size=base_size + (staged.size if new_layers else 0),
                     parent=str(record.image_id),
                 ),
             )
             if ref is not None:
                 records.set_tag(conn, ref, image_id)
     return image_id
-

@@ -223,7 +223,11 @@ def _pull_error(exc: RegistryError, ref: Reference, repo: Repository) -> Registr
         return exc
     if exc.status == 401 and repo.transport.auth.credentials is not None:
         return AuthenticationFailed(exc.message, exc.status, exc.code)
-    if exc.status in (401, 403) or exc.code in ("UNAUTHORIZED", "DENIED", "NAME_UNKNOWN"):
+    if exc.code == "NAME_UNKNOWN":
+        return RegistryError(
+            f"repository {ref.familiar_name} not found: {exc.message}", exc.status, exc.code
+        )
+    if exc.status in (401, 403) or exc.code in ("UNAUTHORIZED", "DENIED"):
         return RegistryError(
             f"pull access denied for {ref.familiar_name}, repository does not exist or may "
             f"require 'docker login': {exc.message}", exc.status, exc.code,

@@ -16,6 +16,7 @@ nothing else is mounted yet.
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -81,6 +82,10 @@ class MountPlan:
 
 
 def make_bind_source(source: str) -> None:
+    """Create a missing ``-v`` source directory, as docker does; an existing file or
+    directory (through symlinks) is used as it is."""
+    if os.path.exists(source):
+        return
     try:
         Path(source).mkdir(mode=0o755, parents=True, exist_ok=True)
     except OSError as exc:
