@@ -19,6 +19,7 @@ from dockyard.runtime.launch import run_attached, start_detached
 from dockyard.runtime.logs import log_path, read_logs
 from dockyard.runtime.monitor import MonitorConfig
 from dockyard.runtime.state import (
+    CREATED,
     EXITED,
     RUNNING,
     current_status,
@@ -71,8 +72,9 @@ def test_detached_missing_command_fails_with_127(make_container: MakeContainer) 
     container = make_container("no-such-command")
     with pytest.raises(ContainerCommandNotFound):
         start_detached(monitor_config(container))
-    state = read_state(container.dir)
-    assert (state.status, state.exit_code) == (EXITED, 127)
+    state = read_state(container.dir)  # as docker: still created, with the failure's code
+    assert (state.status, state.exit_code, state.monitor_pid) == (CREATED, 127, 0)
+    assert current_status(container.dir).status == CREATED
 
 
 def test_killed_monitor_is_reported_exited(make_container: MakeContainer) -> None:

@@ -6,6 +6,7 @@ Failures of run/create/start exit 125 (see ``main``); a container's own exit cod
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable
 from typing import Any
@@ -14,7 +15,7 @@ import click
 
 from dockyard.cli.common import for_each, get_lite_store
 from dockyard.engine.containers import CreateOptions
-from dockyard.errors import ConfigError, DockyardError
+from dockyard.errors import ConfigError, DockyardError, OCIRuntimeFailed
 from dockyard.store.containers import ContainerRecord
 from dockyard.store.lite import StoreView
 
@@ -117,6 +118,13 @@ def _build(params: dict[str, Any], detach: bool) -> CreateOptions:
     )
 
 
+def _check_input_is_terminal(tty: bool, interactive: bool, detach: bool) -> None:
+    """docker's CheckTty, before anything is created: ``-it`` needs a terminal on stdin."""
+    if tty and interactive and not detach and not os.isatty(0):
+        click.echo("the input device is not a TTY", err=True)
+        raise click.exceptions.Exit(1)
+
+
 def _mount_objects(values: tuple[str, ...]) -> list[dict[str, Any]]:
     if not values:
         return []
@@ -192,6 +200,7 @@ def run(ctx: click.Context, /, detach: bool, **params: Any) -> None:
     from dockyard.engine import container_start as starter
     from dockyard.engine.containers import create_container
 
+    _check_input_is_terminal(params["tty"], params["interactive"], detach)
     store = get_lite_store(ctx)
     opts = _build(params, detach)
     record = create_container(store, opts)
@@ -201,7 +210,7 @@ def run(ctx: click.Context, /, detach: bool, **params: Any) -> None:
             click.echo(record.id)
             return
         if opts.tty:
-            code = starter.run_on_terminal(store, record)
+            code = starter.run_on_terminal(store, record, interactive=opts.interactive)
             raise click.exceptions.Exit(code or 0)
         code = starter.run_in_foreground(store, record, interactive=opts.interactive)
     except DockyardError:
@@ -234,10 +243,14 @@ def start(ctx: click.Context, containers: tuple[str, ...], attach: bool, interac
         if len(containers) > 1:
             raise ConfigError("you cannot start and attach multiple containers at once")
         record = resolve_container(store.conn, containers[0])
-        if record.config.get("Tty"):
-            code = starter.run_on_terminal(store, record)
-        else:
-            code = starter.run_in_foreground(store, record, interactive=interactive)
+        try:
+            if record.config.get("Tty"):
+                code = starter.run_on_terminal(store, record, interactive=interactive)
+            else:
+                code = starter.run_in_foreground(store, record, interactive=interactive)
+        except OCIRuntimeFailed as exc:  # docker: 1, whatever the container's command
+            click.echo(f"Error: {exc}", err=True)
+            raise click.exceptions.Exit(1) from exc
         raise click.exceptions.Exit(code or 0)
 
     def start_one(name: str) -> None:
@@ -262,7 +275,14 @@ def exec_(ctx: click.Context, /, container: str, command: tuple[str, ...], **fla
     """Execute a command in a running container."""
     from dockyard.engine.container_exec import exec_command
 
-    code = exec_command(get_lite_store(ctx), container, list(command), **flags)
+    _check_input_is_terminal(flags["tty"], flags["interactive"], flags["detach"])
+    try:
+        code = exec_command(get_lite_store(ctx), container, list(command), **flags)
+    except OCIRuntimeFailed as exc:
+        # docker: one line, 126 whatever the cause (1 with -d, from its daemon)
+        message = f"OCI runtime exec failed: {exc.stderr.strip() or exc}: unknown"
+        click.echo(f"Error: {message}" if flags["detach"] else message, err=True)
+        raise click.exceptions.Exit(1 if flags["detach"] else 126) from exc
     raise click.exceptions.Exit(code)
 
 

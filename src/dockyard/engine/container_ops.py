@@ -43,12 +43,18 @@ def _runtime(store: StoreView, record: ContainerRecord, state: ContainerState) -
 
 
 def wait_exited(store: StoreView, record: ContainerRecord, timeout: float | None) -> ContainerState:
-    """Poll until the container is not running (or ``timeout`` seconds pass)."""
+    """Poll until the container is not running (or ``timeout`` seconds pass).
+
+    As docker's wait: a container that never ran (``created``, perhaps after a failed
+    start) is not running already; its exit code is then that of the failure, or 0.
+    """
     deadline = None if timeout is None else time.monotonic() + timeout
     delay = _POLL
     while True:
         state = status_of(store, record)
-        if state.status == "exited":
+        if not state.running:
+            if state.exit_code is None:
+                state.exit_code = 0
             return state
         if deadline is not None and time.monotonic() >= deadline:
             return state
@@ -79,7 +85,7 @@ def stop_container(store: StoreView, record: ContainerRecord, timeout: int | Non
             runtime.kill(record.id, signal)
         except Conflict:
             return
-        if wait_exited(store, record, None if wait < 0 else wait).status == "exited":
+        if not wait_exited(store, record, None if wait < 0 else wait).running:
             return
     with contextlib.suppress(Conflict):
         runtime.kill(record.id, "SIGKILL", all_processes=True)
@@ -113,7 +119,7 @@ def remove_container(
             runtime = _runtime(store, record, state)
             with contextlib.suppress(Conflict):
                 runtime.kill(record.id, "SIGKILL", all_processes=True)
-            if wait_exited(store, record, DEFAULT_STOP_TIMEOUT).status != "exited":
+            if wait_exited(store, record, DEFAULT_STOP_TIMEOUT).running:
                 runtime.delete(record.id, force=True)
         merged = directory / "merged"
         if is_mounted(merged):

@@ -171,15 +171,17 @@ def run_in_foreground(store: StoreView, record: ContainerRecord, *, interactive:
         unmount_rootfs(bundle / "merged")
 
 
-def run_on_terminal(store: StoreView, record: ContainerRecord) -> int | None:
-    """Be the container's terminal; its exit code, or None when the user detached."""
+def run_on_terminal(store: StoreView, record: ContainerRecord, *, interactive: bool) -> int | None:
+    """Be the container's terminal; its exit code, or None when the user detached.
+
+    Our stdin is relayed only with ``interactive`` (``-i``), as docker's ``run -t``."""
     from dockyard.runtime import launch
 
     with container_lock(store, record.id):
         bundle = prepare_bundle(store, record)
     try:
-        return launch.run_attached(_monitor_config(store, record, bundle), stdin=0, stdout=1)
+        config = _monitor_config(store, record, bundle)
+        return launch.run_attached(config, stdin=0 if interactive else None, stdout=1)
     except BaseException:
         unmount_rootfs(bundle / "merged")
         raise
-

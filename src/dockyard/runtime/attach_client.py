@@ -74,14 +74,19 @@ class _Session:
         self.sel = selectors.DefaultSelector()
         self.sel.register(sock, selectors.EVENT_READ)
         self.sel.register(signals, selectors.EVENT_READ)
+        # A file or /dev/null as stdin: epoll refuses it, but it is always readable.
+        self.file_input = False
         if opts.stdin is not None:
-            self.sel.register(opts.stdin, selectors.EVENT_READ)
+            try:
+                self.sel.register(opts.stdin, selectors.EVENT_READ)
+            except PermissionError:
+                self.file_input = True
         self.targets = {attach.STDOUT: opts.stdout, attach.STDERR: opts.stderr}
 
     def run(self) -> int | None:
         try:
             while True:
-                for key, _ in self.sel.select():
+                for key, _ in self.sel.select(0 if self.file_input else None):
                     if key.fileobj is self.sock:
                         code = self._receive()
                         if code is not None:
@@ -90,6 +95,8 @@ class _Session:
                         self._forward_signals()
                     elif self._send_input():
                         return None  # detached: the container runs on
+                if self.file_input and self._send_input():
+                    return None
         finally:
             self.sel.close()
 
@@ -128,7 +135,10 @@ class _Session:
         assert self.opts.stdin is not None
         data = os.read(self.opts.stdin, 65536)
         if not data:  # our input ended; the output goes on until the exit
-            self.sel.unregister(self.opts.stdin)
+            if self.file_input:
+                self.file_input = False
+            else:
+                self.sel.unregister(self.opts.stdin)
             if not self.opts.tty:
                 self.sock.sendall(attach.frame(attach.STDIN_EOF))
             return False

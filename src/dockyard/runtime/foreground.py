@@ -22,13 +22,15 @@ from types import FrameType
 from dockyard.errors import DockyardError
 from dockyard.runtime import _proc
 from dockyard.runtime.logs import LogWriter, log_path
-from dockyard.runtime.runc import RUNTIME_LOG, Runtime, _logged_error, runtime_error
+from dockyard.runtime.runc import RUNTIME_LOG, Runtime, logged_error, runtime_error
 from dockyard.runtime.state import (
     EXITED,
     RUNNING,
     ContainerState,
     process_start_time,
+    read_state,
     rfc3339_nano,
+    start_failed,
     write_state,
 )
 
@@ -50,8 +52,9 @@ def run_foreground(
 
     ``stdin`` None gives the container /dev/null.  Raises ContainerCommandNotFound /
     ContainerCommandNotExecutable / OCIRuntimeFailed when it cannot start (the
-    state then records exited with docker's code for that failure).
+    container then stays as it was, with docker's code for that failure: ``start_failed``).
     """
+    previous = read_state(bundle)
     pid = os.getpid()
     state = ContainerState(
         status=RUNNING,
@@ -69,7 +72,7 @@ def run_foreground(
     except DockyardError as exc:
         from dockyard.runtime.monitor import startup_exit_code
 
-        _finish(bundle, state, startup_exit_code(exc), str(exc))
+        write_state(bundle, start_failed(previous, container_id, startup_exit_code(exc), str(exc)))
         raise
     finally:
         log.close()
@@ -105,22 +108,22 @@ def _run(
         for fd in (out_w, err_w, devnull):
             if fd >= 0:
                 os.close(fd)
-    saved = {sig: signal.signal(sig, _forwarder(child)) for sig in PROXIED}
-    relay = _Relay(targets, log, f"{runtime.name} run failed: ".encode())
+    saved = {sig: signal.signal(sig, forwarder(child)) for sig in PROXIED}
+    relay = Relay(targets, log, f"{runtime.name} run failed: ".encode())
     try:
         relay.run(child, {out_r: "stdout", err_r: "stderr"})
         code = _proc.wait(child)
     finally:
         for sig, handler in saved.items():
             signal.signal(sig, handler)
-    message = _logged_error(runtime_log) if code != 0 else None
+    message = logged_error(runtime_log) if code != 0 else None
     if message is not None:
         raise runtime_error(argv, code, message)
     relay.release()
     return code
 
 
-def _forwarder(child: int) -> Callable[[int, FrameType | None], None]:
+def forwarder(child: int) -> Callable[[int, FrameType | None], None]:
     def forward(signum: int, _frame: FrameType | None) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.kill(child, signum)  # the runtime hands it on to the container
@@ -128,7 +131,7 @@ def _forwarder(child: int) -> Callable[[int, FrameType | None], None]:
     return forward
 
 
-class _Relay:
+class Relay:
     """Copies output to the terminal and the log until the runtime exits.
 
     The runtime prints its own failure on the stderr it shares with the container;
@@ -136,7 +139,9 @@ class _Relay:
     it failed (then the CLI reports the error once) or it was the container's.
     """
 
-    def __init__(self, targets: dict[str, int], log: LogWriter, failure_prefix: bytes) -> None:
+    def __init__(
+        self, targets: dict[str, int], log: LogWriter | None, failure_prefix: bytes
+    ) -> None:
         self.targets = targets
         self.log = log
         self.failure_prefix = failure_prefix
@@ -185,7 +190,8 @@ class _Relay:
         return True
 
     def _emit(self, stream: str, data: bytes) -> None:
-        self.log.write(stream, data)
+        if self.log is not None:
+            self.log.write(stream, data)
         view = memoryview(data)
         try:
             while view:

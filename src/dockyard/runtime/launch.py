@@ -84,7 +84,7 @@ def start_detached(config: MonitorConfig) -> ContainerState:
     """Start the container under a new monitor; return once it runs (state ``running``).
 
     Raises ContainerCommandNotFound / ContainerCommandNotExecutable / OCIRuntimeFailed
-    if it could not be started (the state file then says exited, with that code).
+    if it could not be started (the state then keeps its status, with that exit code).
     """
     with _fork_monitor(config, attached=False) as channel:
         message = _read_message(channel)
@@ -96,12 +96,13 @@ def start_detached(config: MonitorConfig) -> ContainerState:
 def run_attached(
     config: MonitorConfig,
     *,
-    stdin: int = 0,
+    stdin: int | None = 0,
     stdout: int = 1,
     detach_keys: bytes = DETACH_KEYS,
 ) -> int | None:
     """``run -it`` / ``start -ai``: be the terminal of a monitored container.
 
+    ``stdin`` None (``run -t`` without ``-i``) leaves the container's input alone.
     Returns the container's exit code, or None if the user detached (the
     container keeps running under its monitor).  We attach through the monitor's
     attach socket like any client; the monitor holds the output until we have.

@@ -47,7 +47,9 @@ from dockyard.runtime.state import (
     RUNNING,
     ContainerState,
     process_start_time,
+    read_state,
     rfc3339_nano,
+    start_failed,
     write_state,
 )
 
@@ -142,7 +144,7 @@ class Monitor:
             listener.close()
             attach.socket_path(self.bundle).unlink(missing_ok=True)
             self._unmount()
-            self._finish(startup_exit_code(exc), str(exc))
+            self._record_start_failure(startup_exit_code(exc), str(exc))
             send_message(self.channel, failure_message(exc))
             return
         self.state.status, self.state.started_at = RUNNING, rfc3339_nano()
@@ -258,6 +260,11 @@ class Monitor:
         except DockyardError as exc:
             return str(exc)
         return ""
+
+    def _record_start_failure(self, code: int, error: str) -> None:
+        """As docker: the container stays ``created`` (or ``exited`` from an earlier run)."""
+        previous = read_state(self.bundle)  # nothing of ours written yet
+        write_state(self.bundle, start_failed(previous, self.config.container_id, code, error))
 
     def _finish(self, code: int, error: str) -> None:
         self.state.status, self.state.exit_code, self.state.error = EXITED, code, error

@@ -101,7 +101,7 @@ class Runtime:
         pid = self._spawn(argv, stdin=stdin, stdout=stdout, stderr=stderr)
         code = _proc.wait(pid)
         if code != 0:
-            message = _logged_error(log)
+            message = logged_error(log)
             if message is not None:
                 raise runtime_error(argv, code, message)
         return code
@@ -168,7 +168,7 @@ class Runtime:
         argv.append(container_id)
         code = self._logged_run(log, argv, stdin=stdin, stdout=stdout, stderr=stderr)
         if code != 0:
-            raise OCIRuntimeFailed(argv, code, _logged_error(log) or "")
+            raise OCIRuntimeFailed(argv, code, logged_error(log) or "")
 
     def start(self, container_id: str) -> None:
         """``runtime start``: run the process of a created container."""
@@ -188,6 +188,21 @@ class Runtime:
         stderr: int | None = None,
     ) -> int:
         """``runtime exec --process``: the process's exit code (0 when detached)."""
+        argv = self.exec_argv(container_id, process_json, log=log, detach=detach,
+                              console_socket=console_socket, pid_file=pid_file)  # fmt: skip
+        return self._logged_run(log, argv, stdin=stdin, stdout=stdout, stderr=stderr)
+
+    def exec_argv(
+        self,
+        container_id: str,
+        process_json: Path,
+        *,
+        log: Path,
+        detach: bool = False,
+        console_socket: Path | None = None,
+        pid_file: Path | None = None,
+    ) -> list[str]:
+        """The command line of ``runtime exec --process``, its errors logged to ``log``."""
         argv = self._argv(
             "--log", str(log), "--log-format", "json", "exec", "--process", str(process_json)
         )
@@ -198,7 +213,7 @@ class Runtime:
         if pid_file is not None:
             argv += ["--pid-file", str(pid_file)]
         argv.append(container_id)
-        return self._logged_run(log, argv, stdin=stdin, stdout=stdout, stderr=stderr)
+        return argv
 
     def kill(
         self, container_id: str, sig: str | int = "SIGTERM", *, all_processes: bool = False
@@ -244,7 +259,7 @@ class Runtime:
         return [item["id"] for item in json.loads(out or b"null") or []]
 
 
-def _logged_error(log: Path) -> str | None:
+def logged_error(log: Path) -> str | None:
     """The last error the runtime logged in ``log`` (JSON lines), if any."""
     try:
         return _json_log_error(log.read_text(errors="replace").splitlines())

@@ -76,6 +76,22 @@ def write_state(container_dir: Path, state: ContainerState) -> None:
     os.replace(tmp, path)
 
 
+def start_failed(
+    previous: ContainerState, container_id: str, code: int, error: str
+) -> ContainerState:
+    """The state after a failed start, as docker records it: the container stays as it
+    was (``created``, or ``exited`` from an earlier run, with that run's times) and
+    carries the failure's exit code (127/126/128) and message."""
+    return ContainerState(
+        status=EXITED if previous.status == EXITED else CREATED,
+        container_id=container_id,
+        started_at=previous.started_at,
+        finished_at=previous.finished_at,
+        exit_code=code,
+        error=error,
+    )
+
+
 def process_start_time(pid: int) -> int | None:
     """The start time (clock ticks after boot) of a live, non-zombie process, else None."""
     try:
