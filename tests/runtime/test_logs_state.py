@@ -67,7 +67,10 @@ def test_read_logs_tail_since_timestamps(tmp_path: Path) -> None:
     assert [e.text for e in read_logs(path, tail=2)] == ["line3\n", "line4\n"]
     since = parse_time("2024-05-01T10:00:03Z")
     assert [e.text for e in read_logs(path, since=since)] == ["line3\n", "line4\n"]
-    assert next(iter(read_logs(path, timestamps=True))).text == "2024-05-01T10:00:00.5Z line0\n"
+    assert (
+        next(iter(read_logs(path, timestamps=True))).text
+        == "2024-05-01T10:00:00.500000000Z line0\n"
+    )
     assert list(read_logs(tmp_path / "missing")) == []
 
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import click
 
 from dockyard.cli.common import for_each, get_lite_store
-from dockyard.cli.formatting import print_formatted, print_table
+from dockyard.cli.formatting import PS_TEMPLATE_ERRORS, print_formatted, print_table
 from dockyard.store.containers import ContainerRecord, resolve_container
 from dockyard.store.lite import StoreView
 
@@ -75,7 +75,10 @@ def ps(
             click.echo(item["ID"])
         return
     if fmt and fmt != "table":
-        print_formatted(fmt, items, {**_PS_HEADERS, "CreatedAt": "CREATED AT", "State": "STATE"})
+        headers = {**_PS_HEADERS, "CreatedAt": "CREATED AT", "State": "STATE"}
+        print_formatted(
+            fmt, items, headers, "*formatter.ContainerContext", PS_TEMPLATE_ERRORS
+        )
         return
     keys = list(_PS_HEADERS)
     print_table([_PS_HEADERS[k] for k in keys], [[str(i[k]) for k in keys] for i in items])
@@ -202,7 +205,7 @@ def container_group() -> None:
 
 
 def _register() -> None:
-    from dockyard.cli import commit, run
+    from dockyard.cli import commit, inspect, run
 
     for name, command in {
         "ls": ps,
@@ -223,6 +226,7 @@ def _register() -> None:
         "diff": commit.diff,
         "export": commit.export,
         "cp": commit.cp,
+        "inspect": inspect.container_inspect,
     }.items():
         container_group.add_command(command, name)
 

@@ -3,76 +3,76 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import click
 
-_ACTION_RE = re.compile(r"\{\{\s*(.*?)\s*\}\}")
+from dockyard.cli.gotemplate import TemplateError
+from dockyard.cli.gotemplate_eval import Template
+
+# docker's messages for a template that fails to parse / to execute (``ps`` has its own)
+TEMPLATE_ERRORS = ("template parsing error", "template parsing error")
+PS_TEMPLATE_ERRORS = ("failed to parse template", "failed to execute template")
+
+
+class TemplateFailed(click.exceptions.Exit):
+    """A template failed to parse or execute: the message is on stderr already."""
+
+    def __init__(self, message: str, code: int) -> None:
+        click.echo(message, err=True)
+        super().__init__(code)
 
 
 def print_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
-    """Columns padded like docker's tabwriter (three spaces between columns)."""
-    widths = [len(h) for h in headers]
-    for row in rows:
+    """Columns as docker's tabwriter pads them: widest cell + 3, at least 10."""
+    columns = max(len(row) for row in [headers, *rows])
+    widths = [0] * columns
+    for row in [headers, *rows]:
         for i, cell in enumerate(row):
-            widths[i] = max(widths[i], len(cell))
+            widths[i] = max(widths[i], len(cell) + 3, 10)
     for row in [list(headers), *rows]:
         cells = [cell.ljust(widths[i]) for i, cell in enumerate(row[:-1])]
-        click.echo("   ".join([*cells, row[-1]]).rstrip())
-
-
-def _lookup(value: Any, path: str) -> Any:
-    if path in ("", "."):
-        return value
-    for part in path.lstrip(".").split("."):
-        value = value.get(part) if isinstance(value, Mapping) else getattr(value, part, None)
-    return value
+        click.echo(("".join(cells) + row[-1]).rstrip())
 
 
 def _show(value: Any) -> str:
-    if value is None:
-        return "<no value>"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list):
-        return "[" + " ".join(_show(v) for v in value) + "]"
-    if isinstance(value, dict):
-        inner = " ".join(f"{k}:{_show(v)}" for k, v in sorted(value.items()))
-        return f"map[{inner}]"
-    return str(value)
+    from dockyard.cli.gotemplate_funcs import go_value
+
+    return go_value(value)
 
 
-def _evaluate(action: str, data: Any) -> str:
-    words = action.split()
-    if not words:
-        return ""
-    if words[0] == "json" and len(words) == 2:
-        return json.dumps(_lookup(data, words[1]), separators=(",", ":"))
-    if words[0] == "index" and len(words) == 3:
-        container = _lookup(data, words[1])
-        key: Any = words[2].strip('"')
-        if isinstance(container, list):
-            key = int(key)
-            return _show(container[key] if key < len(container) else None)
-        return _show(container.get(key) if isinstance(container, Mapping) else None)
-    if words[0] in ("upper", "lower") and len(words) == 2:
-        text = _show(_lookup(data, words[1]))
-        return text.upper() if words[0] == "upper" else text.lower()
-    if len(words) == 1 and words[0].startswith("."):
-        return _show(_lookup(data, words[0]))
-    raise click.UsageError(f"template: unsupported action {{{{{action}}}}}")
+def compile_template(
+    template: str, type_name: str | None = None, errors: tuple[str, str] = TEMPLATE_ERRORS
+) -> Template:
+    """Parse a ``--format`` template; a parse error exits 1 as docker's formatters do."""
+    try:
+        return Template(template, type_name)
+    except TemplateError as exc:
+        raise TemplateFailed(f"{errors[0]}: {exc}", 1) from exc
 
 
-def render_template(template: str, data: Any) -> str:
-    """Render ``{{.Field}}``, ``{{.A.B}}``, ``{{json .X}}``, ``{{index .M "k"}}``."""
-    text = template.replace("\\t", "\t").replace("\\n", "\n")
-    return _ACTION_RE.sub(lambda m: _evaluate(m.group(1), data), text)
+def render_template(template: str, data: Any, type_name: str | None = None) -> str:
+    """Execute a Go template on ``data`` (see ``gotemplate``); raises TemplateError."""
+    return Template(template, type_name).execute(data)
+
+
+def execute_template(
+    template: Template, data: Any, errors: tuple[str, str] = TEMPLATE_ERRORS
+) -> str:
+    """Execute; a failure exits 1 with docker's message."""
+    try:
+        return template.execute(data)
+    except TemplateError as exc:
+        raise TemplateFailed(f"{errors[1]}: {exc}", 1) from exc
 
 
 def print_formatted(
-    fmt: str, items: Sequence[Mapping[str, Any]], headers: Mapping[str, str]
+    fmt: str,
+    items: Sequence[Mapping[str, Any]],
+    headers: Mapping[str, str],
+    type_name: str | None = None,
+    errors: tuple[str, str] = TEMPLATE_ERRORS,
 ) -> None:
     """``--format``: ``json`` (a JSON object per line), ``table [TEMPLATE]``, or a template."""
     if fmt == "json":
@@ -86,12 +86,19 @@ def print_formatted(
             rows = [[_show(item.get(k)) for k in keys] for item in items]
             print_table([headers[k] for k in keys], rows)
             return
-        fields = _ACTION_RE.findall(template)
-        header_row = [headers.get(f.lstrip("."), f.lstrip(".").upper()) for f in fields]
-        rows = [render_template(template, item).split("\t") for item in items]
-        print_table(
-            header_row if "\t" in template.replace("\\t", "\t") else ["  ".join(header_row)], rows
-        )
+        compiled = compile_template(_unescape(template), type_name, errors)
+        names = {key for item in items for key in item} | set(headers)
+        header_data = {key: headers.get(key, key.upper()) for key in names}
+        header_row = execute_template(compiled, header_data, errors).split("\t")
+        rows = [execute_template(compiled, item, errors).split("\t") for item in items]
+        print_table(header_row, rows)
         return
-    for item in items:
-        click.echo(render_template(fmt, item))
+    compiled = compile_template(_unescape(fmt), type_name, errors)
+    lines = [execute_template(compiled, item, errors) for item in items]
+    for line in lines:
+        click.echo(line)
+
+
+def _unescape(template: str) -> str:
+    """docker's formatters read a literal ``\\t`` / ``\\n`` in a format as tab / newline."""
+    return template.replace("\\t", "\t").replace("\\n", "\n")

@@ -43,6 +43,7 @@ def _image_item(row: ops.ImageRow, no_trunc: bool) -> dict[str, Any]:
 @click.option("-q", "--quiet", is_flag=True, help="Only show image IDs.")
 @click.option("--digests", is_flag=True, help="Show digests.")
 @click.option("--no-trunc", is_flag=True, help="Don't truncate output.")
+@click.option("-f", "--filter", "filters", multiple=True, help="Filter output.")
 @click.option("--format", "fmt", help="Format output: table, json, or a Go template.")
 @click.pass_context
 def images(
@@ -52,10 +53,13 @@ def images(
     quiet: bool,
     digests: bool,
     no_trunc: bool,
+    filters: tuple[str, ...],
     fmt: str | None,
 ) -> None:
     """List images."""
-    rows = ops.list_images(get_store(ctx), show_all)
+    store = get_store(ctx)
+    parsed = ops.parse_image_filters(list(filters))
+    rows = ops.filter_images(store, ops.list_images(store, show_all), parsed)
     if repository:
         rows = [r for r in rows if _matches(r, repository)]
     if quiet:
@@ -69,7 +73,7 @@ def images(
         return
     items = [_image_item(row, no_trunc) for row in rows]
     if fmt and fmt != "table":
-        print_formatted(fmt, items, _IMAGE_HEADERS)
+        print_formatted(fmt, items, _IMAGE_HEADERS, "*formatter.imageContext")
         return
     keys = ["Repository", "Tag", *(["Digest"] if digests else []), "ID", "CreatedSince", "Size"]
     print_table([_IMAGE_HEADERS[k] for k in keys], [[str(i[k]) for k in keys] for i in items])
@@ -174,7 +178,7 @@ def history(
         "Comment": "COMMENT",
     }
     if fmt:
-        print_formatted(fmt, items, headers)
+        print_formatted(fmt, items, headers, "*image.historyContext")
         return
     keys = list(headers)
     print_table([headers[k] for k in keys], [[str(i[k]) for k in keys] for i in items])
@@ -190,3 +194,12 @@ image_group.add_command(import_, "import")
 image_group.add_command(tag, "tag")
 image_group.add_command(rmi, "rm")
 image_group.add_command(history, "history")
+
+
+def _register_inspect() -> None:
+    from dockyard.cli.inspect import image_inspect
+
+    image_group.add_command(image_inspect, "inspect")
+
+
+_register_inspect()

@@ -12,7 +12,7 @@ import sys
 
 import click
 
-from dockyard.errors import DockyardError
+from dockyard.errors import ConfigError, DockyardError
 
 # command name -> "module:attribute"; modules are imported only when the command runs.
 COMMANDS: dict[str, str] = {
@@ -100,6 +100,16 @@ def _command_name(argv: list[str]) -> str | None:
     return None
 
 
+def _exit_code(exc: DockyardError, command: str | None) -> int:
+    """docker's codes: run's own failures are 125; create's too when a flag value is bad
+    (docker rejects those before asking the daemon); everything else keeps its own."""
+    if exc.exit_code != 1:
+        return exc.exit_code
+    if command in DAEMON_EXIT_COMMANDS or (command == "create" and isinstance(exc, ConfigError)):
+        return DAEMON_FAILED
+    return 1
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI; a DockyardError becomes ``Error: …`` on stderr and docker's exit code."""
     try:
@@ -107,12 +117,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(code if isinstance(code, int) else 0)
     except DockyardError as exc:
         click.echo(f"Error: {exc}", err=True)
-        code = exc.exit_code
-        if code == 1 and _command_name(sys.argv[1:] if argv is None else argv) in (
-            DAEMON_EXIT_COMMANDS
-        ):
-            code = DAEMON_FAILED
-        sys.exit(code)
+        sys.exit(_exit_code(exc, _command_name(sys.argv[1:] if argv is None else argv)))
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:

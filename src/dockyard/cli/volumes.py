@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 import click
 
 from dockyard.cli.common import for_each, get_lite_store
-from dockyard.cli.formatting import print_formatted, render_template
-from dockyard.errors import ConfigError, DockyardError
+from dockyard.cli.formatting import print_formatted
+from dockyard.errors import ConfigError
 
 _LS_HEADERS = {
     "Driver": "DRIVER",
@@ -78,7 +75,7 @@ def ls(ctx: click.Context, quiet: bool, filters: tuple[str, ...], fmt: str | Non
         return
     items = [list_item(store, usage) for usage in usages]
     if fmt and fmt != "table":
-        print_formatted(fmt, items, _LS_HEADERS)
+        print_formatted(fmt, items, _LS_HEADERS, "*formatter.volumeContext")
         return
     # docker's tabwriter has a minimum cell width of 10: "DRIVER    VOLUME NAME"
     width = max(10, *(len(i["Driver"]) + 3 for i in items))
@@ -92,26 +89,18 @@ def ls(ctx: click.Context, quiet: bool, filters: tuple[str, ...], fmt: str | Non
 @click.pass_context
 def inspect(ctx: click.Context, names: tuple[str, ...], fmt: str | None) -> None:
     """Display detailed information on one or more volumes."""
+    from dockyard.cli.inspect import show_inspected
     from dockyard.store.volumes import get_volume
     from dockyard.volumes.listing import volume_view
 
     store = get_lite_store(ctx)
-    views: list[dict[str, Any]] = []
-    errors: list[str] = []
-    for name in names:
-        try:
-            views.append(volume_view(store, get_volume(store.conn, name)))
-        except DockyardError as exc:
-            errors.append(str(exc))
-    if fmt:
-        for view in views:
-            click.echo(render_template(fmt, view))
-    else:
-        click.echo(json.dumps(views, indent=4))
-    for error in errors:
-        click.echo(f"Error: {error}", err=True)
-    if errors:
-        raise click.exceptions.Exit(1)
+    show_inspected(
+        names,
+        fmt,
+        lambda name: volume_view(store, get_volume(store.conn, name)),
+        missing=None,
+        type_name="volume.Volume",
+    )
 
 
 @volume.command("rm")

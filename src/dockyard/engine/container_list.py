@@ -117,6 +117,14 @@ def go_quote(text: str) -> str:
     return '"' + escaped.replace("\n", "\\n").replace("\t", "\\t") + '"'
 
 
+def command_line(argv: list[str]) -> str:
+    """docker's COMMAND: Path and Args joined, an arg with a space in single quotes."""
+    if not argv:
+        return ""
+    path, *args = argv
+    return " ".join([path, *(f"'{arg}'" if " " in arg else arg for arg in args)])
+
+
 def created_at(stamp: str) -> str:
     """Go's time.String() of a UTC time, as ``ps --format {{.CreatedAt}}``."""
     parsed = parse_rfc3339(stamp)
@@ -126,7 +134,7 @@ def created_at(stamp: str) -> str:
 def row_item(store: StoreView, row: ContainerRow, no_trunc: bool) -> dict[str, Any]:
     """The fields ``docker ps --format`` knows."""
     record = row.record
-    command = " ".join(record.command)
+    command = command_line(list(record.command))
     labels = record.config.get("Labels") or {}
     return {
         "ID": record.id if no_trunc else record.short_id,

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import re
 import sqlite3
 from dataclasses import dataclass
 
 from dockyard.digest import Digest, chain_ids
-from dockyard.errors import Conflict, ImageNotFound, InvalidReference
+from dockyard.errors import ConfigError, Conflict, ImageNotFound, InvalidReference
 from dockyard.image.config import decode_config
 from dockyard.reference import Reference, parse_reference, parse_tagged
 from dockyard.store import images as records
@@ -203,3 +205,92 @@ def _ids_by_history_position(store: Store, image_id: Digest) -> dict[int, str]:
         found.setdefault(len(history) - 1, str(current))
         current = Digest.parse(record.parent) if record.parent else None
     return found
+
+
+_IMAGE_FILTERS = frozenset({"dangling", "reference", "label", "before", "since"})
+
+
+def parse_image_filters(specs: list[str]) -> dict[str, list[str]]:
+    """``images -f KEY=VALUE``: dangling, reference, label, before, since (as docker)."""
+    filters: dict[str, list[str]] = {}
+    for spec in specs:
+        key, sep, value = spec.partition("=")
+        if not sep:
+            raise ConfigError(f"bad format of filter (expected name=value): {spec}")
+        if key not in _IMAGE_FILTERS:
+            raise ConfigError(f"Invalid filter '{key}'")
+        if key == "dangling" and value.lower() not in ("true", "false", "1", "0"):
+            raise ConfigError(f"Invalid filter 'dangling={value}'")
+        filters.setdefault(key, []).append(value)
+    return filters
+
+
+def _glob(pattern: str) -> re.Pattern[str]:
+    """Go's path.Match: ``*`` and ``?`` stop at ``/``."""
+    parts = []
+    for piece in re.split(r"(\*|\?|\[[^\]]*\])", pattern):
+        if piece == "*":
+            parts.append("[^/]*")
+        elif piece == "?":
+            parts.append("[^/]")
+        elif piece.startswith("[") and piece.endswith("]") and len(piece) > 2:
+            parts.append("[" + piece[1:-1].replace("^", "\\^", 1).replace("!", "^", 1) + "]")
+        else:
+            parts.append(re.escape(piece))
+    return re.compile("".join(parts) + r"\Z")
+
+
+def _reference_matches(row: ImageRow, pattern: str) -> bool:
+    """docker's FamiliarMatch: the pattern against ``name`` or ``name:tag``."""
+    if row.repository == "<none>":
+        return False
+    glob = _glob(pattern)
+    names = [row.repository]
+    if row.tag != "<none>":
+        names.append(f"{row.repository}:{row.tag}")
+    return any(glob.match(name) for name in names)
+
+
+def _created(store: Store, name: str) -> float:
+    from dockyard.engine.timefmt import parse_rfc3339
+
+    record = records.get_image(store.conn, records.resolve_image(store.conn, name))
+    parsed = parse_rfc3339(record.created or "")
+    return parsed.timestamp() if parsed else 0.0
+
+
+def _labels(store: Store, image_id: Digest) -> dict[str, str]:
+    config = json.loads(records.get_image(store.conn, image_id).config)
+    labels = (config.get("config") or {}).get("Labels") or {}
+    return labels if isinstance(labels, dict) else {}
+
+
+def filter_images(
+    store: Store, rows: list[ImageRow], filters: dict[str, list[str]]
+) -> list[ImageRow]:
+    """The rows every filter key accepts (any of its values for ``reference``)."""
+    from dockyard.engine.timefmt import parse_rfc3339
+
+    kept = rows
+    for value in filters.get("dangling", []):
+        dangling = value.lower() in ("true", "1")
+        kept = [r for r in kept if (r.repository == "<none>" and r.tag == "<none>") == dangling]
+    if filters.get("reference"):
+        kept = [r for r in kept if any(_reference_matches(r, p) for p in filters["reference"])]
+    for spec in filters.get("label", []):
+        key, sep, value = spec.partition("=")
+        kept = [
+            r
+            for r in kept
+            if key in (labels := _labels(store, r.id)) and (not sep or labels[key] == value)
+        ]
+    for key in ("before", "since"):
+        for name in filters.get(key, []):
+            cutoff = _created(store, name)
+            kept = [
+                r
+                for r in kept
+                if (created := parse_rfc3339(r.created or "")) is not None
+                and (created.timestamp() - cutoff) * (1 if key == "since" else -1) > 0
+            ]
+    return kept

@@ -79,13 +79,19 @@ def parse_time(text: str) -> float:
     return seconds + (float(f"0.{fraction}") if fraction else 0.0)
 
 
+def fixed_nano(stamp: str) -> str:
+    """docker's RFC3339NanoFixed for ``logs -t``: always nine fractional digits."""
+    main, _, fraction = stamp.rstrip("Z").partition(".")
+    return f"{main}.{fraction[:9]:0<9}Z"
+
+
 def _entry(line: bytes, timestamps: bool) -> LogEntry | None:
     try:
         raw = json.loads(line)
         text, stream, stamp = raw["log"], raw["stream"], raw["time"]
     except (ValueError, KeyError, TypeError):
         return None  # a torn last line while the writer is mid-write, or junk
-    return LogEntry(stream, stamp, f"{stamp} {text}" if timestamps else text)
+    return LogEntry(stream, stamp, f"{fixed_nano(stamp)} {text}" if timestamps else text)
 
 
 def read_logs(
