@@ -70,3 +70,26 @@ def test_cp_never_follows_container_symlinks_to_the_host(
     # Copying out keeps a symlink a symlink.
     dockyard.run("cp", "c1:/etc/filelink", str(out))
     assert (out / "filelink").is_symlink()
+
+
+def test_copying_out_of_a_running_container_freezes_it_only_meanwhile(
+    dockyard: Dockyard, busybox: str, tmp_path: Path
+) -> None:
+    dockyard.run(
+        "run",
+        "-d",
+        "--name",
+        "live",
+        busybox,
+        "sh",
+        "-c",
+        "echo hi > /root/f; while true; do sleep 1; done",
+    )
+    dockyard.run("exec", "live", "cat", "/root/f")  # written by now
+    dockyard.run("cp", "live:/root/f", str(tmp_path / "f"))
+    assert (tmp_path / "f").read_text() == "hi\n"
+    dockyard.run("export", "-o", str(tmp_path / "live.tar"), "live")
+    assert (tmp_path / "live.tar").stat().st_size > 0  # a tar of the running container's files
+    # Thawed again: the container still runs and answers.
+    assert dockyard.run("exec", "live", "echo", "alive").stdout == "alive\n"
+    dockyard.run("rm", "-f", "live")

@@ -12,12 +12,12 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from collections.abc import Iterator
 
 import msgspec
 
 from dockyard.digest import Digest
 from dockyard.engine.changes import apply_changes
+from dockyard.engine.container_ops import frozen
 from dockyard.engine.containers import container_dir
 from dockyard.engine.import_image import DOCKER_VERSION
 from dockyard.engine.timefmt import rfc3339_now
@@ -95,23 +95,6 @@ def _base_history(base: ImageConfig) -> list[History]:
     return [History() for _ in base.rootfs.diff_ids]
 
 
-@contextlib.contextmanager
-def _paused(store: Store, record: ContainerRecord, pause: bool) -> Iterator[None]:
-    """Freeze a running container for a consistent layer (docker's ``-p``, on by default)."""
-    from dockyard.engine.container_ops import _runtime, status_of
-
-    state = status_of(store, record)
-    if not (pause and state.running):
-        yield
-        return
-    runtime = _runtime(store, record, state)
-    runtime.pause(record.id)
-    try:
-        yield
-    finally:
-        runtime.resume(record.id)
-
-
 def commit_container(
     store: Store,
     name: str,
@@ -130,7 +113,7 @@ def commit_container(
     base_layers = crecords.container_layers(store.conn, record.id)
     upper = str(container_dir(store, record.id) / "upper")
     with store.staging() as staging:
-        with _paused(store, record, pause):
+        with frozen(store, record) if pause else contextlib.nullcontext():
             staged = _pack_upper(staging, record, upper)
         created = rfc3339_now()
         # Nothing changed: like docker, a history entry but no layer.

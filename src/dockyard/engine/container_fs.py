@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from dockyard.engine.container_ops import frozen
 from dockyard.engine.container_start import container_lock, lower_dirs, mount_container
 from dockyard.engine.containers import container_dir
 from dockyard.errors import DockyardError, NotFound
@@ -38,10 +39,14 @@ def container_changes(store: StoreView, name: str) -> list[Change]:
 
 @contextlib.contextmanager
 def mounted_rootfs(store: StoreView, record: ContainerRecord) -> Iterator[Path]:
-    """The merged rootfs, mounted for the block if it was not (under the container lock)."""
+    """The merged rootfs, mounted for the block if it was not (under the container lock).
+
+    A running container is frozen meanwhile: it cannot swap a directory for a symlink
+    while we walk its files (the CVE-2018-15664 race)."""
     merged = container_dir(store, record.id) / "merged"
     if is_mounted(merged):
-        yield merged
+        with frozen(store, record):
+            yield merged
         return
     with container_lock(store, record.id):
         merged = mount_container(store, record)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import shutil
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from dockyard.engine.container_start import (
@@ -40,6 +41,23 @@ def _runtime(store: StoreView, record: ContainerRecord, state: ContainerState) -
     if state.runtime_path:
         return Runtime(Path(state.runtime_path).name, state.runtime_path, Path(state.runtime_root))
     return runtime_for(store, record)
+
+
+@contextlib.contextmanager
+def frozen(store: StoreView, record: ContainerRecord) -> Iterator[None]:
+    """A running container paused for the block (cgroup freezer), so that what it can do
+    cannot race what we read or write of its filesystem: docker's ``commit -p`` and its
+    fix for cp races (CVE-2018-15664). A stopped container needs nothing."""
+    state = status_of(store, record)
+    if not state.running:
+        yield
+        return
+    runtime = _runtime(store, record, state)
+    runtime.pause(record.id)
+    try:
+        yield
+    finally:
+        runtime.resume(record.id)
 
 
 def wait_exited(store: StoreView, record: ContainerRecord, timeout: float | None) -> ContainerState:
