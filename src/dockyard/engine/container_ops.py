@@ -139,9 +139,6 @@ def remove_container(
                 runtime.kill(record.id, "SIGKILL", all_processes=True)
             if wait_exited(store, record, DEFAULT_STOP_TIMEOUT).running:
                 runtime.delete(record.id, force=True)
-        merged = directory / "merged"
-        if is_mounted(merged):
-            unmount_rootfs(merged)
         anonymous = _anonymous_volumes(store, record) if remove_volumes else []
         with store.commit() as conn:
             crecords.delete_container(conn, record.id)
@@ -161,7 +158,13 @@ def _anonymous_volumes(store: StoreView, record: ContainerRecord) -> list[str]:
 
 
 def _remove_tree(store: StoreView, directory: Path) -> None:
-    """Rename out of sight first, so a half-removed directory is never seen as a container."""
+    """Rename out of sight first, so a half-removed directory is never seen as a container.
+
+    The rootfs is unmounted (lazily if busy) right before: a mount left under the
+    directory would outlive it."""
+    merged = directory / "merged"
+    if is_mounted(merged):
+        unmount_rootfs(merged)
     trash = store.layout.tmp / f".trash-container-{directory.name}-{time.time_ns()}"
     try:
         directory.rename(trash)
