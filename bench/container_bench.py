@@ -1,11 +1,13 @@
 """Containers, dockyard vs docker in one run: ``run --rm busybox true`` and ``commit``.
 
-    python bench/container_bench.py [--runs N] [--engines dockyard,docker]
+    python bench/container_bench.py [--runs N] [--engines dockyard,docker] [--fs scratch|host]
 
 The same busybox rootfs is imported into both engines.  ``run`` is the median of
 ``--runs`` (default 10) after one warm-up; each commit is timed once on a container
 that holds a new 100 MB random file, or 10,000 new small files.  Prints seconds and
-the dockyard/docker ratio (targets: run <= 0.33, commits <= 0.5).
+the dockyard/docker ratio (targets: run <= 0.33, commits <= 0.5).  With --fs scratch
+(the default) dockyard's root and docker's data root are on a fresh journaled ext4 made
+for the run (bench/scratch_fs.py); --fs host keeps them on the host filesystem.
 """
 
 from __future__ import annotations
@@ -19,10 +21,11 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench import fixtures
+from bench import fixtures, scratch_fs
 
 IMAGE = "dockyard-bench/busybox:ctr"
 BIG_FILE = "head -c 104857600 /dev/urandom > /big"
@@ -100,8 +103,9 @@ def measure(sides: dict[str, Side], runs: int) -> dict[str, dict[str, float]]:
     return results
 
 
-def report(results: dict[str, dict[str, float]], runs: int) -> None:
+def report(results: dict[str, dict[str, float]], runs: int, where: str) -> None:
     print(f"containers: dockyard vs docker (run: median of {runs})")
+    print(f"filesystem: {where}")
     print(f"{'operation':<24}{'dockyard':>10}{'docker':>10}{'ratio':>8}{'target':>8}")
     for label, times in results.items():
         ours, theirs = times.get("dockyard"), times.get("docker")
@@ -114,19 +118,35 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--engines", default="dockyard,docker")
+    scratch_fs.add_fs_argument(parser)
     args = parser.parse_args(argv)
     if os.geteuid() != 0:
         print("needs root (overlayfs mounts, runc)", file=sys.stderr)
         return 2
-    root = Path(tempfile.mkdtemp(prefix="dockyard-ctr-bench-"))
+    engines = args.engines.split(",")
     sides: dict[str, Side] = {}
     try:
-        sides = make_sides(args.engines.split(","), root)
-        report(measure(sides, args.runs), args.runs)
-    finally:
-        if "docker" in sides:
-            subprocess.run(sides["docker"].cmd("rmi", IMAGE), capture_output=True, check=False)
-        shutil.rmtree(root, ignore_errors=True)
+        fixtures.busybox_rootfs_tar()  # before the scratch dockerd takes over
+        with ExitStack() as stack:
+            where: str | None = None
+            if args.fs == "scratch":
+                scratch = stack.enter_context(scratch_fs.scratch_filesystem())
+                root = Path(tempfile.mkdtemp(prefix="dockyard-ctr-bench-", dir=scratch.path))
+                where = scratch.description
+            else:
+                root = Path(tempfile.mkdtemp(prefix="dockyard-ctr-bench-"))
+            try:
+                sides = make_sides(engines, root)
+                where = where or scratch_fs.host_description(root, "docker" in sides)
+                report(measure(sides, args.runs), args.runs, where)
+            finally:  # before the scratch dockerd stops: docker must still answer
+                if "docker" in sides:
+                    subprocess.run(sides["docker"].cmd("rmi", IMAGE), capture_output=True,
+                                   check=False)
+                shutil.rmtree(root, ignore_errors=True)
+    except fixtures.FixtureError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -1,6 +1,6 @@
 """pull and push: dockyard vs docker (the engine) vs skopeo (OCI layout), same run.
 
-    .venv/bin/python bench/distribution_bench.py [--reps 1]
+    .venv/bin/python bench/distribution_bench.py [--reps 1] [--fs scratch|host]
 
 The image is bench/fixtures.py's 12-layer ~300 MB one (debootstrap minbase + 100 MiB
 random + ten 1 MiB layers). Every push goes to a fresh CNCF distribution
@@ -8,7 +8,10 @@ random + ten 1 MiB layers). Every push goes to a fresh CNCF distribution
 (a new dockyard root, the image and its layers removed from docker, a new OCI
 layout directory for skopeo). Prints each time and dockyard's ratio to docker's and
 skopeo's (targets: pull <= 0.5x docker, push <= 0.5x docker). Needs root and dockerd
-(``scripts/dockerd.sh start``).
+(``scripts/dockerd.sh start``). With --fs scratch (the default) every store written
+(dockyard roots, docker's data root, skopeo's layouts, the registries' storage) is on a
+fresh journaled ext4 made for the run, with a private dockerd on it
+(bench/scratch_fs.py); --fs host keeps them on the host filesystem and current dockerd.
 """
 
 from __future__ import annotations
@@ -20,13 +23,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from bench import fixtures  # noqa: E402
+from bench import fixtures, scratch_fs  # noqa: E402
 from tests.registry.interop_fixtures import Server, free_port  # noqa: E402
 
 DOCKYARD = [str(Path(sys.executable).parent / "dockyard")]
@@ -126,40 +130,69 @@ class Bench:
         return seconds
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--reps", type=int, default=1)
-    args = parser.parse_args()
+Times = dict[str, float]
+
+
+@contextmanager
+def workspace(fs: str) -> Iterator[tuple[Path, str]]:
+    """The work directory and the report's filesystem line."""
+    if fs == "scratch":
+        with scratch_fs.scratch_filesystem() as scratch:
+            yield scratch.path, scratch.description
+        return
     reason = fixtures.dockerd_unreachable_reason()
     if reason:
         raise SystemExit(f"{reason} (run scripts/dockerd.sh start)")
     with tempfile.TemporaryDirectory(prefix="distribution-bench-", dir="/var/tmp") as tmp:
-        work = Path(tmp)
-        bench = Bench(work)
-        push: dict[str, float] = {}
+        yield Path(tmp), scratch_fs.host_description(Path(tmp), with_docker=True)
+
+
+def measure(work: Path, reps: int) -> tuple[Times, Times]:
+    """(pull, push) medians per tool."""
+    bench = Bench(work)
+    push: dict[str, float] = {}
+    for tool in ("docker", "dockyard", "skopeo"):
+        def one(i: int, tool: str = tool) -> float:
+            server = registry(work)
+            try:
+                action = getattr(bench, f"push_{tool}")
+                seconds: float = action(f"{server.addr}/bench/{tool}:{i}")
+                return seconds
+            finally:
+                server.stop()
+        push[tool] = statistics.median(one(i) for i in range(reps))
+        log(f"push {tool}: {push[tool]:.2f} s")
+    server = registry(work)
+    try:
+        source = f"{server.addr}/bench/image:12"
+        bench.push_docker(source)  # docker's manifest and blobs: what docker pulls
+        pull: dict[str, float] = {}
         for tool in ("docker", "dockyard", "skopeo"):
-            def one(i: int, tool: str = tool) -> float:
-                server = registry(work)
-                try:
-                    action = getattr(bench, f"push_{tool}")
-                    seconds: float = action(f"{server.addr}/bench/{tool}:{i}")
-                    return seconds
-                finally:
-                    server.stop()
-            push[tool] = statistics.median(one(i) for i in range(args.reps))
-            log(f"push {tool}: {push[tool]:.2f} s")
-        server = registry(work)
-        try:
-            source = f"{server.addr}/bench/image:12"
-            bench.push_docker(source)  # docker's manifest and blobs: what docker pulls
-            pull: dict[str, float] = {}
-            for tool in ("docker", "dockyard", "skopeo"):
-                action: Callable[[str], float] = getattr(bench, f"pull_{tool}")
-                pull[tool] = statistics.median(action(source) for _ in range(args.reps))
-                log(f"pull {tool}: {pull[tool]:.2f} s")
-        finally:
-            server.stop()
-        run(docker("rmi", "-f", bench.docker_image))
+            action: Callable[[str], float] = getattr(bench, f"pull_{tool}")
+            pull[tool] = statistics.median(action(source) for _ in range(reps))
+            log(f"pull {tool}: {pull[tool]:.2f} s")
+    finally:
+        server.stop()
+    run(docker("rmi", "-f", bench.docker_image))
+    return pull, push
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--reps", type=int, default=1)
+    scratch_fs.add_fs_argument(parser)
+    args = parser.parse_args()
+    try:
+        # Fixtures first: building them needs whatever dockerd is current (the host's),
+        # and they stay in bench/.cache whatever --fs says.
+        fixtures.layered_docker_archive()
+        fixtures.layered_oci_layout()
+        with workspace(args.fs) as (work, where):
+            pull, push = measure(work, args.reps)
+    except fixtures.FixtureError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 1
+    print(f"filesystem: {where}")
     print(f"{'':8}{'dockyard':>10}{'docker':>10}{'skopeo':>10}{'vs docker':>11}{'vs skopeo':>11}")
     for name, times in (("pull", pull), ("push", push)):
         print(f"{name:8}{times['dockyard']:>9.2f}s{times['docker']:>9.2f}s"
@@ -167,5 +200,8 @@ def main() -> None:
               f"{times['dockyard'] / times['skopeo']:>10.2f}x")
 
 
+    return 0
+
+
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

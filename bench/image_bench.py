@@ -6,6 +6,10 @@ alternating which engine goes first, from fresh state (docker: the image removed
 dockyard: an empty --root) and after a sync, so both see the same page cache and no
 dirty data of the other's run. The table shows medians and dockyard/docker.
 
+By default (--fs scratch) both engines' state lives on a fresh journaled ext4 made for
+the run, with a private dockerd on it (bench/scratch_fs.py); --fs host uses the host
+filesystem and the current dockerd.
+
     python bench/image_bench.py [--runs 3] [--ops load,import,save] [--json out.json]
 """
 
@@ -21,13 +25,14 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
 # Run as a script (`python bench/image_bench.py`): make the repo root importable so the
 # fixtures module has one name, bench.fixtures, here, in tests and for mypy.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench import fixtures
+from bench import fixtures, scratch_fs
 
 TARGET_RATIO = 0.5
 IMPORT_TAG = "dockyard-bench/import:200"
@@ -70,6 +75,9 @@ def run_quiet(argv: list[str]) -> None:
 
 def settle(drop_caches: bool) -> None:
     """Flush the previous run's dirty pages so they are not written during this one."""
+    os.sync()
+    # A loop filesystem's writeback lands in its backing file's page cache; the second
+    # sync writes that out too (next to nothing to do on the host filesystem).
     os.sync()
     if drop_caches:
         Path("/proc/sys/vm/drop_caches").write_text("3\n")
@@ -231,8 +239,9 @@ def table_row(label: str, outcomes: dict[str, Outcome]) -> str:
             f"{'<= ' + str(TARGET_RATIO):>7} {verdict}")
 
 
-def print_report(results: dict[str, dict[str, Outcome]], runs: int) -> None:
+def print_report(results: dict[str, dict[str, Outcome]], runs: int, where: str) -> None:
     print(f"\nmedian of {runs} runs, whole processes, seconds")
+    print(f"filesystem: {where}")
     print(f"{'operation':30} {'dockyard s':>11} {'docker s':>9} {'ratio':>6} {'target':>7}")
     for operation, outcomes in results.items():
         print(table_row(describe(operation), outcomes))
@@ -265,11 +274,16 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--engines", default=",".join(ENGINES), help="dockyard,docker")
     parser.add_argument("--dockyard", default=default_dockyard(), help="dockyard executable")
     parser.add_argument("--workdir", type=Path, default=None,
-                        help="scratch dir (default: a temp dir under /var/tmp)")
+                        help="with --fs host: scratch dir (default: a temp dir under /var/tmp)")
     parser.add_argument("--drop-caches", action="store_true",
                         help="drop the page cache before every run (root; cold-cache figures)")
     parser.add_argument("--json", type=Path, default=None, help="also write results here")
-    return parser.parse_args(argv)
+    scratch_fs.add_fs_argument(parser)
+    args = parser.parse_args(argv)
+    if args.workdir is not None and args.fs != "host":
+        parser.error("--workdir needs --fs host (with --fs scratch the workdir is the "
+                     "scratch filesystem)")
+    return args
 
 
 def make_sides(engines: list[str], workdir: Path, dockyard: str) -> dict[str, Side]:
@@ -295,26 +309,42 @@ def run_operation(operation: str, sides: dict[str, Side], runs: int,
     return outcomes
 
 
+def open_workdir(stack: ExitStack, args: argparse.Namespace) -> tuple[Path, str | None]:
+    """The workdir and, for --fs scratch, the report line (host's needs dockerd up)."""
+    if args.fs == "scratch":
+        scratch = stack.enter_context(scratch_fs.scratch_filesystem())
+        workdir: Path = scratch.path / "bench"
+        workdir.mkdir()
+        return workdir, scratch.description
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="dockyard-bench-", dir="/var/tmp"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    if args.workdir is None:
+        stack.callback(_remove_tree, workdir)
+    return workdir, None
+
+
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
     operations = [op for op in args.ops.split(",") if op]
     if unknown := set(operations) - set(OPERATIONS):
         raise SystemExit(f"unknown operation(s) {sorted(unknown)}; choose from {OPERATIONS}")
-    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="dockyard-bench-", dir="/var/tmp"))
-    workdir.mkdir(parents=True, exist_ok=True)
+    engines = [e for e in args.engines.split(",") if e]
     try:
-        sides = make_sides([e for e in args.engines.split(",") if e], workdir, args.dockyard)
-        results = {op: run_operation(op, sides, args.runs, args.drop_caches)
-                   for op in operations}
-        for side in sides.values():
-            side.finish()
+        for operation in operations:
+            input_for(operation)  # build fixtures now: they may need the host's dockerd
+        with ExitStack() as stack:
+            workdir, where = open_workdir(stack, args)
+            sides = make_sides(engines, workdir, args.dockyard)
+            if where is None:
+                where = scratch_fs.host_description(workdir, "docker" in sides)
+            results = {op: run_operation(op, sides, args.runs, args.drop_caches)
+                       for op in operations}
+            for side in sides.values():
+                side.finish()
     except fixtures.FixtureError as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 1
-    finally:
-        if args.workdir is None:
-            _remove_tree(workdir)
-    print_report(results, args.runs)
+    print_report(results, args.runs, where)
     if args.json:
         write_json(args.json, results)
     return 0

@@ -36,3 +36,7 @@ if ! .venv/bin/python -c 'import dockyard, pytest, mypy' 2>/dev/null \
   .venv/bin/pip install -q -e '.[test]'
   touch .venv/.installed
 fi
+# An editable install leaves src/ uncompiled, and with PYTHONDONTWRITEBYTECODE set no
+# .pyc is ever written: every command would recompile its modules (about 30 ms of a
+# `run`). Compile them once, as a regular pip install does.
+.venv/bin/python -m compileall -q src >/dev/null

@@ -218,3 +218,16 @@ def test_sparse_is_refused(layer: Path) -> None:
 def test_hardlink_to_directory_is_refused(layer: Path) -> None:
     with pytest.raises(InvalidArchive, match="directory"):
         unpack(layer, directory("d"), hardlink("h", "d"))
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o000])
+def test_file_modes_survive_any_umask(layer: Path, umask: int) -> None:
+    modes = [0o644, 0o755, 0o600, 0o777, 0o4755, 0o2711, 0o1644, 0o000, 0o444]
+    previous = os.umask(umask)
+    try:
+        unpack(layer, *(file(f"f{mode:o}", b"x", mode=mode) for mode in modes))
+    finally:
+        os.umask(previous)
+    assert {m: stat.S_IMODE(os.stat(layer / f"f{m:o}").st_mode) for m in modes} == {
+        m: m for m in modes
+    }

@@ -10,6 +10,7 @@ with the container's Config and the ``-c`` changes, plus a history entry.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import threading
 
@@ -57,6 +58,8 @@ def _container_config(record: ContainerRecord, changes: list[str]) -> ContainerC
 def _pack_upper(staging: Staging, record: ContainerRecord, upper: str) -> StagedLayer:
     """Stream ``write_upper_tar`` into ``ingest_layer`` through a pipe (a writer thread)."""
     read_fd, write_fd = os.pipe()
+    with contextlib.suppress(OSError):  # 1 MiB, the default pipe-max-size: fewer wake-ups
+        fcntl.fcntl(write_fd, fcntl.F_SETPIPE_SZ, 1 << 20)
     failure: list[BaseException] = []
 
     def produce() -> None:

@@ -35,6 +35,17 @@ from dockyard.layer.whiteouts import (
 )
 
 _T = TypeVar("_T")
+def _process_umask() -> int:
+    """The umask, read without setting it (os.umask would race other threads)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    return 0o777  # unknown: assume the worst, every file gets its chmod
+
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 _DEVICE_TYPES = {tarfile.CHRTYPE: stat.S_IFCHR, tarfile.BLKTYPE: stat.S_IFBLK}
 # Failures of the disk rather than of the archive.
@@ -85,6 +96,7 @@ class _Unpacker:
         self.reader = reader
         self.recorder = recorder
         self.as_root = os.geteuid() == 0
+        self.umask = _process_umask()
         # What a new file's owner already is, so chown can be skipped: the creator's
         # ids, unless a set-group-ID root hands its group down.
         setgid = os.stat(root.root).st_mode & stat.S_ISGID
@@ -134,17 +146,23 @@ class _Unpacker:
 
     def _file(self, rel: str, member: TarMember) -> None:
         path = self.root.join(rel)
-        fd = self._replacing(rel, lambda: os.open(path, _CREATE, 0o600))
+        mode = member.mode & 0o7777
+        # Born with its final mode where the umask keeps it whole: one chmod less per
+        # file, which counts in layers of many small files.
+        born_mode = mode if mode & ~self.umask == mode and not mode & 0o7000 else 0o600
+        fd = self._replacing(rel, lambda: os.open(path, _CREATE, born_mode))
         if self.recorder is not None:
             self.recorder.file(rel, member.size)
         try:
             for chunk in self.reader.data():
                 _write_all(fd, chunk)
             self.size += member.size
-            if self.as_root and (member.uid, member.gid) != self.born_as:
+            owned = self.as_root and (member.uid, member.gid) != self.born_as
+            if owned:
                 os.chown(fd, member.uid, member.gid)
             self._xattrs(fd, member)
-            os.chmod(fd, member.mode & 0o7777)  # after chown, which clears setuid
+            if owned or born_mode != mode:
+                os.chmod(fd, mode)  # after chown, which clears setuid
             os.utime(fd, ns=(member.mtime_ns, member.mtime_ns))
         finally:
             os.close(fd)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from typing import BinaryIO, cast
 
-from dockyard.digest import CHUNK, Hasher
+from dockyard.digest import CHUNK, ThreadedHasher
 
 
 class HashingReader(io.RawIOBase):
@@ -15,7 +15,7 @@ class HashingReader(io.RawIOBase):
         super().__init__()
         self._source = source
         self._sink = sink
-        self.hasher = Hasher()
+        self.hasher = ThreadedHasher()
 
     def readable(self) -> bool:
         return True
@@ -37,6 +37,10 @@ class HashingReader(io.RawIOBase):
             self.hasher.update(data)
             if self._sink is not None:
                 self._sink.write(data)
+
+    def close(self) -> None:
+        self.hasher.close()
+        super().close()
 
     def drain(self) -> None:
         """Read to the end so the hash covers the whole stream (tar padding included)."""
