@@ -35,6 +35,7 @@ from tests.registry.interop_fixtures import Server, free_port  # noqa: E402
 
 DOCKYARD = [str(Path(sys.executable).parent / "dockyard")]
 SKOPEO = ["skopeo", "--insecure-policy"]
+TOOLS = ("docker", "dockyard", "skopeo")
 
 
 def log(message: str) -> None:
@@ -48,6 +49,9 @@ def run(argv: list[str]) -> None:
 
 
 def timed(argv: list[str]) -> float:
+    # Untimed: write back the previous run's dirty pages (a docker load, an rmtree) so
+    # no tool pays for another's.
+    subprocess.run(["sync"], check=True)
     start = time.perf_counter()
     run(argv)
     return time.perf_counter() - start
@@ -150,27 +154,32 @@ def workspace(fs: str) -> Iterator[tuple[Path, str]]:
 def measure(work: Path, reps: int) -> tuple[Times, Times]:
     """(pull, push) medians per tool."""
     bench = Bench(work)
-    push: dict[str, float] = {}
-    for tool in ("docker", "dockyard", "skopeo"):
-        def one(i: int, tool: str = tool) -> float:
-            server = registry(work)
-            try:
-                action = getattr(bench, f"push_{tool}")
-                seconds: float = action(f"{server.addr}/bench/{tool}:{i}")
-                return seconds
-            finally:
-                server.stop()
-        push[tool] = statistics.median(one(i) for i in range(reps))
-        log(f"push {tool}: {push[tool]:.2f} s")
+    def push_once(tool: str, i: int) -> float:
+        server = registry(work)
+        try:
+            seconds: float = getattr(bench, f"push_{tool}")(f"{server.addr}/bench/{tool}:{i}")
+            return seconds
+        finally:
+            server.stop()
+
+    # Tools take turns (A B C A B C ...) so a drift of the machine's speed hits all.
+    push_runs: dict[str, list[float]] = {tool: [] for tool in TOOLS}
+    for i in range(reps):
+        for tool in TOOLS:
+            push_runs[tool].append(push_once(tool, i))
+            log(f"push {tool}: {push_runs[tool][-1]:.2f} s")
+    push = {tool: statistics.median(times) for tool, times in push_runs.items()}
     server = registry(work)
     try:
         source = f"{server.addr}/bench/image:12"
         bench.push_docker(source)  # docker's manifest and blobs: what docker pulls
-        pull: dict[str, float] = {}
-        for tool in ("docker", "dockyard", "skopeo"):
-            action: Callable[[str], float] = getattr(bench, f"pull_{tool}")
-            pull[tool] = statistics.median(action(source) for _ in range(reps))
-            log(f"pull {tool}: {pull[tool]:.2f} s")
+        pull_runs: dict[str, list[float]] = {tool: [] for tool in TOOLS}
+        for _ in range(reps):
+            for tool in TOOLS:
+                action: Callable[[str], float] = getattr(bench, f"pull_{tool}")
+                pull_runs[tool].append(action(source))
+                log(f"pull {tool}: {pull_runs[tool][-1]:.2f} s")
+        pull = {tool: statistics.median(times) for tool, times in pull_runs.items()}
     finally:
         server.stop()
     run(docker("rmi", "-f", bench.docker_image))
