@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from dockyard.errors import StoreError
+from dockyard.store.locks import file_lock
 
 SCHEMA_VERSION = 3
 
@@ -107,19 +108,31 @@ def connect(path: Path) -> sqlite3.Connection:
     """Open the database, creating the schema on first use."""
     try:
         conn = sqlite3.connect(path, timeout=60.0, isolation_level=None, check_same_thread=False)
-        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA busy_timeout=60000")
+        if not _initialised(conn):
+            # Processes that meet a new store at once would race to switch it to WAL, and
+            # SQLite answers that race with "database is locked" without waiting: one at
+            # a time, under an flock.
+            with file_lock(path.with_name(path.name + ".init-lock")):
+                _initialise(conn)
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA foreign_keys=ON")
-        conn.execute("PRAGMA busy_timeout=60000")
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-        if version < SCHEMA_VERSION:
-            # executescript commits implicitly, so the script carries its own transaction.
-            conn.executescript(
-                f"BEGIN IMMEDIATE;{_SCHEMA}PRAGMA user_version={SCHEMA_VERSION};COMMIT;"
-            )
     except sqlite3.Error as exc:
         raise StoreError(f"cannot open the store database {path}: {exc}") from exc
     return conn
+
+
+def _initialised(conn: sqlite3.Connection) -> bool:
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+    return bool(version >= SCHEMA_VERSION and mode == "wal")
+
+
+def _initialise(conn: sqlite3.Connection) -> None:
+    conn.execute("PRAGMA journal_mode=WAL")  # persistent: set once per database
+    if conn.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
+        # executescript commits implicitly, so the script carries its own transaction.
+        conn.executescript(f"BEGIN IMMEDIATE;{_SCHEMA}PRAGMA user_version={SCHEMA_VERSION};COMMIT;")
 
 
 @contextlib.contextmanager

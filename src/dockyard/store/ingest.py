@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from dockyard.digest import Digest
-from dockyard.errors import DigestMismatch
+from dockyard.errors import DigestMismatch, DockyardError
 from dockyard.image import mediatypes as mt
 from dockyard.layer.compression import detect_compression, open_decompressed
 from dockyard.layer.tarsplit import TarSplitRecorder
@@ -73,8 +73,15 @@ def ingest_layer(
         if recorder is not None:
             stack.callback(recorder.close)
         tar = blob if uncompressed else HashingReader(open_decompressed(as_binary(blob)))
-        stats = unpack_layer(as_binary(tar), layer_path / "diff", recorder)
-        tar.drain()
+        try:
+            stats = unpack_layer(as_binary(tar), layer_path / "diff", recorder)
+            tar.drain()
+        except DockyardError as exc:
+            # Wrong bytes from a registry usually fail as a bad tar first; the digest
+            # names the real fault.
+            if expected_blob is not None and (wrong := _blob_mismatch(blob, expected_blob)):
+                raise wrong from exc
+            raise
         blob.drain()
         rebuildable = recorder is not None and recorder.finish()
     blob_digest = blob.hasher.digest()
@@ -97,6 +104,16 @@ def ingest_layer(
         kept,
         expected_diff_id,
     )
+
+
+def _blob_mismatch(blob: HashingReader, expected: Digest) -> DigestMismatch | None:
+    """After a failed unpack: read the rest of the blob; the mismatch if it is not ``expected``."""
+    try:
+        blob.drain()
+    except (DockyardError, OSError):
+        return None  # the stream itself failed: that error stands
+    actual = blob.hasher.digest()
+    return None if actual == expected else DigestMismatch(str(expected), str(actual), "layer blob")
 
 
 def _copy_verified(reopen: Callable[[], BinaryIO], target: Path, digest: Digest) -> None:
