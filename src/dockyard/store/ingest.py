@@ -27,6 +27,7 @@ from dockyard.layer.unpack import UnpackStats, unpack_layer
 from dockyard.store.blobs import fsync_file
 from dockyard.store.staging import Staging
 from dockyard.store.streams import HashingReader, PrefixedReader, as_binary
+from dockyard.store.writeback import open_blob_for_writing
 
 LAYER_META = "meta.json"
 TAR_SPLIT = "tar-split.gz"
@@ -67,7 +68,8 @@ def ingest_layer(
     blob_path = staging.new_path("blob-")
     layer_path = _new_layer_dir(staging)
     with ExitStack() as stack:
-        sink = None if uncompressed and reopen else stack.enter_context(open(blob_path, "wb"))
+        sink = (None if uncompressed and reopen
+                else stack.enter_context(open_blob_for_writing(blob_path)))
         blob = HashingReader(source, sink=sink)
         recorder = TarSplitRecorder(layer_path / TAR_SPLIT) if uncompressed else None
         if recorder is not None:
