@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from dockyard.cli.gotemplate import TemplateError
 from dockyard.cli.gotemplate_eval import render
 from dockyard.cli.gotemplate_funcs import go_float
+from dockyard.cli.gotemplate_nodes import TemplateError
 from dockyard.engine.container_list import command_line, ellipsis, go_quote
 from dockyard.runtime.logs import fixed_nano
 

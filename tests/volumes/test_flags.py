@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from dockyard.cli.run import _bool_flag_values, run
+from dockyard.cli.run import run
+from dockyard.cli.run_boolflags import _bool_flag_values
 
 
 @pytest.mark.parametrize(

@@ -1,211 +1,55 @@
 """A subset of Go's text/template, as docker's ``--format`` evaluates it: the parser.
 
-``parse`` turns a template into nodes; ``gotemplate_eval`` executes them. Supported:
-``{{.A.B}}``, ``{{.}}``, ``$``/``$var``, pipelines with ``|``, ``(...)`` with field
-chains, string/number/bool/nil literals, ``{{if}}``/``{{else if}}``/``{{else}}``,
-``{{range [$i, $e :=] X}}``, ``{{with X}}``, ``{{$x := X}}``, comments and ``{{-``/``-}}``
-trimming, with docker's functions (json, join, split, upper, lower, title, pad,
-truncate) and Go's builtins (index, len, printf, print, println, and, or, not, eq ...).
+``parse`` turns ``gotemplate_lexer``'s tokens into ``gotemplate_nodes``, which
+``gotemplate_eval`` executes. Supported: ``{{.A.B}}``, ``{{.}}``, ``$``/``$var``,
+pipelines with ``|``, ``(...)`` with field chains, string/number/bool/nil literals,
+``{{if}}``/``{{else if}}``/``{{else}}``, ``{{range [$i, $e :=] X}}``, ``{{with X}}``,
+``{{$x := X}}``, comments and ``{{-``/``-}}`` trimming, with docker's functions (json,
+join, split, upper, lower, title, pad, truncate) and Go's builtins (index, len, printf,
+print, println, and, or, not, eq ...).
 Values print as Go's ``fmt`` prints them (see ``go_value``). Errors carry Go's text.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
-
-class TemplateError(Exception):
-    """Go's error text (``template: :1:2: executing ...``); ``parse`` for a parse error."""
-
-    def __init__(self, message: str, *, parse: bool = False) -> None:
-        super().__init__(message)
-        self.parse = parse
-
-
-# ---------------------------------------------------------------- nodes
-
-
-@dataclass
-class Node:
-    pos: int
-
-
-@dataclass
-class Text(Node):
-    text: str
-
-
-@dataclass
-class Literal(Node):
-    value: object
-    source: str
-
-    def __str__(self) -> str:
-        return self.source
-
-
-@dataclass
-class Dot(Node):
-    def __str__(self) -> str:
-        return "."
-
-
-@dataclass
-class FieldRef(Node):
-    """``.A.B`` (``base`` None: from dot), ``$x.A`` or ``(pipe).A``."""
-
-    names: list[str]
-    base: Node | None = None
-    variable: str | None = None
-
-    def __str__(self) -> str:
-        head = self.variable or (f"({self.base})" if self.base is not None else "")
-        return head + "".join("." + n for n in self.names)
-
-
-@dataclass
-class Ident(Node):
-    name: str
-
-    def __str__(self) -> str:
-        return self.name
-
-
-@dataclass
-class Command(Node):
-    args: list[Node]
-
-    def __str__(self) -> str:
-        return " ".join(f"({a})" if isinstance(a, Pipe) else str(a) for a in self.args)
-
-
-@dataclass
-class Pipe(Node):
-    commands: list[Command]
-    decl: list[str] = field(default_factory=list)
-
-    def __str__(self) -> str:
-        head = ", ".join(self.decl) + " := " if self.decl else ""
-        return head + " | ".join(str(c) for c in self.commands)
-
-
-@dataclass
-class Action(Node):
-    pipe: Pipe
-
-
-@dataclass
-class Branch(Node):
-    """``if``, ``with`` or ``range``."""
-
-    kind: str
-    pipe: Pipe
-    body: list[Node]
-    otherwise: list[Node]
-
-
-# ---------------------------------------------------------------- lexer
-
-_TOKEN_RE = re.compile(
-    r"""(?P<space>\s+)
-    |(?P<string>"(?:[^"\\\n]|\\.)*")
-    |(?P<raw>`[^`]*`)
-    |(?P<char>'(?:[^'\\\n]|\\.)*')
-    |(?P<number>[+-]?(?:0[xX][0-9a-fA-F_]+|(?:\d[\d_]*\.?\d*|\.\d+)(?:[eE][+-]?\d+)?))
-    |(?P<field>\.[A-Za-z_]\w*)
-    |(?P<var>\$\w*)
-    |(?P<ident>[A-Za-z_]\w*)
-    |(?P<punct>:=|=|\(|\)|\||,|\.)
-    """,
-    re.VERBOSE,
+from dockyard.cli.gotemplate_lexer import KEYWORDS, Lexer, Token
+from dockyard.cli.gotemplate_nodes import (
+    Action,
+    Branch,
+    Command,
+    Dot,
+    FieldRef,
+    Ident,
+    Literal,
+    Node,
+    Pipe,
+    TemplateError,
+    Text,
 )
-_KEYWORDS = frozenset({"if", "else", "end", "range", "with", "define", "template", "block"})
-_TRIM = (" ", "\t", "\r", "\n")
 
-
-@dataclass
-class Token:
-    kind: str
-    value: str
-    pos: int
-
-
-class _Lexer:
-    def __init__(self, source: str) -> None:
-        self.source = source
-
-    def error(self, pos: int, message: str) -> TemplateError:
-        line = self.source.count("\n", 0, pos) + 1
-        return TemplateError(f"template: :{line}: {message}", parse=True)
-
-    def actions(self) -> list[tuple[str, int, list[Token]] | str]:
-        """Text pieces (str) and actions (raw text, position, tokens), trimmed as Go trims."""
-        out: list[tuple[str, int, list[Token]] | str] = []
-        src, pos, trim_next = self.source, 0, False
-        while True:
-            start = src.find("{{", pos)
-            text = src[pos:] if start < 0 else src[pos:start]
-            if trim_next:
-                text = text.lstrip(" \t\r\n")
-            if (
-                start >= 0
-                and src[start + 2 : start + 3] == "-"
-                and src[start + 3 : start + 4] in _TRIM
-            ):
-                text = text.rstrip(" \t\r\n")
-            if text:
-                out.append(text)
-            if start < 0:
-                return out
-            inner_start = start + 2
-            if (
-                src[inner_start : inner_start + 1] == "-"
-                and src[inner_start + 1 : inner_start + 2] in _TRIM
-            ):
-                inner_start += 2
-            tokens, end, trim_next = self._tokens(inner_start, start)
-            out.append((src[inner_start:end], start, tokens))
-            pos = end + len(" -}}") if trim_next else end + 2
-
-    def _tokens(self, pos: int, action_start: int) -> tuple[list[Token], int, bool]:
-        src = self.source
-        stripped = src[pos:].lstrip()
-        if stripped.startswith("/*"):
-            close = src.find("*/", pos)
-            end = src.find("}}", close) if close >= 0 else -1
-            if end < 0:
-                raise self.error(action_start, "unclosed comment")
-            trim = src[end - 2 : end] == " -"
-            return [], end - 2 if trim else end, trim
-        tokens: list[Token] = []
-        while True:
-            if src.startswith(" -}}", pos) or src.startswith("\t-}}", pos):
-                return tokens, pos, True
-            if src.startswith("}}", pos):
-                return tokens, pos, False
-            if pos >= len(src):
-                raise self.error(action_start, "unclosed action")
-            match = _TOKEN_RE.match(src, pos)
-            if match is None or (
-                match.lastgroup == "punct" and match.group() == "." and pos + 1 >= len(src)
-            ):
-                raise self.error(
-                    pos, f"illegal number syntax: {src[pos : pos + 1]!r}".replace("'", '"')
-                )
-            kind = match.lastgroup or ""
-            if kind != "space":
-                tokens.append(Token(kind, match.group(), pos))
-            pos = match.end()
-
-
-# ---------------------------------------------------------------- parser
+# The node types are re-exported: the evaluator and the formatters import them from here.
+__all__ = [
+    "Action",
+    "Branch",
+    "Command",
+    "Dot",
+    "FieldRef",
+    "Ident",
+    "Literal",
+    "Node",
+    "Pipe",
+    "TemplateError",
+    "Text",
+    "parse",
+]
 
 
 class _Parser:
     def __init__(self, source: str, functions: frozenset[str]) -> None:
         self.functions = functions
-        self.lexer = _Lexer(source)
+        self.lexer = Lexer(source)
         self.items = self.lexer.actions()
         self.index = 0
 
@@ -230,7 +74,7 @@ class _Parser:
                 return nodes, head.value, tokens[1:], pos
             if head.kind == "ident" and head.value in ("if", "range", "with"):
                 nodes.append(self.parse_branch(head.value, tokens[1:], pos))
-            elif head.kind == "ident" and head.value in _KEYWORDS:
+            elif head.kind == "ident" and head.value in KEYWORDS:
                 raise self.error(pos, f"{{{{{head.value}}}}} is not supported")
             else:
                 nodes.append(Action(pos, self.parse_pipe(tokens, pos, "command")))

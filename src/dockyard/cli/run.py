@@ -7,115 +7,18 @@ Failures of run/create/start exit 125 (see ``main``); a container's own exit cod
 from __future__ import annotations
 
 import os
-import re
-from collections.abc import Callable
 from typing import Any
 
 import click
 
 from dockyard.cli.common import for_each, get_lite_store
-from dockyard.engine.containers import CreateOptions
+from dockyard.cli.run_boolflags import DockerFlagsCommand
+from dockyard.cli.run_options import build_create_options, create_options
 from dockyard.errors import ConfigError, DockyardError, OCIRuntimeFailed
 from dockyard.store.containers import ContainerRecord
 from dockyard.store.lite import StoreView
 
-_SIZE_RE = re.compile(r"^(\d+(?:\.\d+)?)\s*([bkmgtp]?)b?\Z", re.IGNORECASE)
-_UNITS = {"": 1, "b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40, "p": 1 << 50}
 _NO_HELP_SHORTCUT = {"help_option_names": ["--help"], "allow_interspersed_args": False}
-
-
-def parse_memory(text: str | None) -> int | None:
-    """docker's RAMInBytes: ``512m``, ``1g``, ``1024`` (binary units)."""
-    if not text:
-        return None
-    match = _SIZE_RE.match(text.strip())
-    if match is None:
-        raise ConfigError(f"invalid size: '{text}'")
-    return int(float(match.group(1)) * _UNITS[match.group(2).lower()])
-
-
-def create_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """The flags ``run`` and ``create`` share."""
-    options = [
-        click.option("-i", "--interactive", is_flag=True, help="Keep STDIN open."),
-        click.option("-t", "--tty", is_flag=True, help="Allocate a pseudo-TTY."),
-        click.option("--name", help="Assign a name to the container."),
-        click.option("-e", "--env", multiple=True, help="Set environment variables."),
-        click.option("--env-file", multiple=True, help="Read in a file of environment variables."),
-        click.option("-w", "--workdir", help="Working directory inside the container."),
-        click.option("-u", "--user", help="Username or UID (format: <name|uid>[:<group|gid>])."),
-        click.option("--entrypoint", help="Overwrite the default ENTRYPOINT of the image."),
-        click.option("-h", "--hostname", help="Container host name."),
-        click.option("--privileged", is_flag=True, help="Give extended privileges."),
-        click.option("--network", "--net", default="none", help="Connect to a network."),
-        click.option("-p", "--publish", multiple=True, help="Publish a container's port(s)."),
-        click.option("-m", "--memory", help="Memory limit."),
-        click.option("--cpus", type=float, help="Number of CPUs."),
-        click.option("--pids-limit", type=int, help="Tune container pids limit."),
-        click.option("--init", is_flag=True, help="Run an init inside the container."),
-        click.option("--rm", "auto_remove", is_flag=True, help="Remove the container on exit."),
-        click.option("--read-only", is_flag=True, help="Mount the root filesystem read only."),
-        click.option("--runtime", help="Runtime to use for this container."),
-        click.option("--cap-add", multiple=True, help="Add Linux capabilities."),
-        click.option("--cap-drop", multiple=True, help="Drop Linux capabilities."),
-        click.option("-l", "--label", multiple=True, help="Set meta data on a container."),
-        click.option("-v", "--volume", multiple=True, help="Bind mount a volume."),
-        click.option("--mount", multiple=True, help="Attach a filesystem mount to the container."),
-        click.option("--volumes-from", multiple=True, help="Mount volumes from a container."),
-        click.argument("image"),
-        click.argument("args", nargs=-1, type=click.UNPROCESSED),
-    ]
-    for option in reversed(options):
-        func = option(func)
-    return func
-
-
-def _check_published_ports(params: dict[str, Any]) -> None:
-    """-p needs a bridge network, which dockyard does not have yet; with --network host a
-    container's ports are the host's already, and docker itself discards -p then."""
-    if not params["publish"]:
-        return
-    if params["network"] == "host":
-        click.echo("WARNING: Published ports are discarded when using host network mode", err=True)
-        return
-    raise ConfigError(
-        "publishing ports (-p) needs a bridge network, which dockyard does not have yet: "
-        "use --network host, where the container's ports are the host's"
-    )
-
-
-def _build(params: dict[str, Any], detach: bool) -> CreateOptions:
-    _check_published_ports(params)
-    labels = dict(item.partition("=")[::2] for item in params["label"])
-    return CreateOptions(
-        image=params["image"],
-        args=list(params["args"]),
-        name=params["name"],
-        entrypoint=params["entrypoint"],
-        env=list(params["env"]),
-        env_files=list(params["env_file"]),
-        workdir=params["workdir"],
-        user=params["user"],
-        hostname=params["hostname"],
-        tty=params["tty"],
-        interactive=params["interactive"],
-        detach=detach,
-        privileged=params["privileged"],
-        network="none" if params["network"] in ("default", "bridge") else params["network"],
-        memory=parse_memory(params["memory"]),
-        cpus=params["cpus"],
-        pids_limit=params["pids_limit"],
-        init=params["init"],
-        auto_remove=params["auto_remove"],
-        read_only=params["read_only"],
-        runtime=params["runtime"],
-        cap_add=list(params["cap_add"]),
-        cap_drop=list(params["cap_drop"]),
-        labels=labels,
-        binds=list(params["volume"]),
-        mounts=_mount_objects(params["mount"]),
-        volumes_from=list(params["volumes_from"]),
-    )
 
 
 def _check_input_is_terminal(tty: bool, interactive: bool, detach: bool) -> None:
@@ -125,61 +28,6 @@ def _check_input_is_terminal(tty: bool, interactive: bool, detach: bool) -> None
         raise click.exceptions.Exit(1)
 
 
-def _mount_objects(values: tuple[str, ...]) -> list[dict[str, Any]]:
-    if not values:
-        return []
-    from dockyard.volumes.mountflag import parse_mount_flag
-
-    return [parse_mount_flag(value) for value in values]
-
-
-class DockerFlagsCommand(click.Command):
-    """Accepts docker's ``--flag=true|false`` for boolean flags (``--privileged=true``).
-
-    Only the options before the first argument (the image) are looked at: what
-    follows is the container's command line.
-    """
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        return super().parse_args(ctx, _bool_flag_values(self, args))
-
-
-_TRUE = {"1", "t", "true", "True", "TRUE"}
-_FALSE = {"0", "f", "false", "False", "FALSE"}
-
-
-def _bool_flag_values(command: click.Command, args: list[str]) -> list[str]:
-    options = [p for p in command.params if isinstance(p, click.Option)]
-    flags = {name for p in options if p.is_flag for name in p.opts}
-    valued = {name for p in options if not p.is_flag for name in p.opts}
-    out: list[str] = []
-    index = 0
-    while index < len(args):
-        arg = args[index]
-        if arg in ("--", "-") or not arg.startswith("-"):
-            break  # the image: the rest is the container's command line
-        name, sep, value = arg.partition("=")
-        if sep and name in flags and value in _TRUE | _FALSE:
-            out.extend([name] if value in _TRUE else [])
-        else:
-            out.append(arg)
-            if _takes_next(arg, valued) and index + 1 < len(args):
-                index += 1
-                out.append(args[index])
-        index += 1
-    return out + args[index:]
-
-
-def _takes_next(arg: str, valued: set[str]) -> bool:
-    """Whether the option ``arg`` takes its value from the next argument."""
-    if arg.startswith("--"):
-        return "=" not in arg and arg in valued
-    for position, letter in enumerate(arg[1:], start=1):  # a cluster such as -it or -ePATH
-        if f"-{letter}" in valued:
-            return position == len(arg) - 1
-    return False
-
-
 @click.command("create", cls=DockerFlagsCommand, context_settings=_NO_HELP_SHORTCUT)
 @create_options
 @click.pass_context
@@ -187,7 +35,7 @@ def create(ctx: click.Context, /, **params: Any) -> None:
     """Create a new container."""
     from dockyard.engine.containers import create_container
 
-    record = create_container(get_lite_store(ctx), _build(params, detach=True))
+    record = create_container(get_lite_store(ctx), build_create_options(params, detach=True))
     click.echo(record.id)
 
 
@@ -202,7 +50,7 @@ def run(ctx: click.Context, /, detach: bool, **params: Any) -> None:
 
     _check_input_is_terminal(params["tty"], params["interactive"], detach)
     store = get_lite_store(ctx)
-    opts = _build(params, detach)
+    opts = build_create_options(params, detach)
     record = create_container(store, opts)
     try:
         if detach:

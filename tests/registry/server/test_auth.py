@@ -17,8 +17,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from tests.registry.interop_fixtures import Server, dockyard_registry, free_port
 
-from dockyard.registry.server.auth import hash_password
-from dockyard.registry.server.config import AccessRule
+from dockyard.registry.server.configtypes import AccessRule
+from dockyard.registry.server.htpasswd import hash_password
 from dockyard.registry.server.token_issuer import (
     InvalidTokenRequest,
     allowed_actions,

@@ -16,13 +16,10 @@ from cryptography.x509.oid import NameOID
 from tests.registry.interop_fixtures import dockyard_registry, free_port
 
 from dockyard.errors import ConfigError
-from dockyard.registry.server.config import (
-    RegistryConfig,
-    load_config,
-    server_settings,
-    ssl_context,
-)
+from dockyard.registry.server.config import load_config
 from dockyard.registry.server.configfile import parse_addr, parse_duration
+from dockyard.registry.server.configruntime import server_settings, ssl_context
+from dockyard.registry.server.configtypes import RegistryConfig
 
 FULL = """
 version: 0.1

@@ -28,7 +28,7 @@ from tests.registry.interop_fixtures import (
     free_port,
 )
 
-from dockyard.registry.server.auth import hash_password
+from dockyard.registry.server.htpasswd import hash_password
 from dockyard.registry.server.token_issuer import generate_signing_key
 
 pytestmark = pytest.mark.peer

@@ -47,9 +47,7 @@ from __future__ import annotations
 
 import os
 import re
-import ssl
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -60,9 +58,30 @@ from dockyard.registry.server.configfile import (
     load_yaml,
     parse_addr,
 )
-from dockyard.registry.server.settings import ServerSettings
+from dockyard.registry.server.configruntime import server_settings, ssl_context
+from dockyard.registry.server.configtypes import (
+    DEFAULT_ROOT,
+    AccessRule,
+    HtpasswdConfig,
+    RegistryConfig,
+    TLSConfig,
+    TokenConfig,
+    TokenIssuerConfig,
+    UploadPurging,
+)
 
-DEFAULT_ROOT = Path("/var/lib/registry")
+# The model's types and the runtime helpers are re-exported: the CLI and the token
+# issuer import them from here.
+__all__ = [
+    "AccessRule",
+    "RegistryConfig",
+    "TokenConfig",
+    "TokenIssuerConfig",
+    "load_config",
+    "server_settings",
+    "ssl_context",
+]
+
 DEFAULT_ADDR = ":5000"
 ACTIONS = frozenset({"pull", "push", "delete", "*"})
 # Distribution sections dockyard accepts but does not act on.
@@ -82,76 +101,6 @@ _IGNORED_TOP = frozenset(
     }
 )
 _KNOWN_TOP = frozenset({"version", "storage", "http", "auth", "dockyard"}) | _IGNORED_TOP
-@dataclass(frozen=True)
-class TLSConfig:
-    certificate: Path
-    key: Path
-    client_cas: tuple[Path, ...] = ()
-    minimum: str = "tls1.2"
-
-
-@dataclass(frozen=True)
-class HtpasswdConfig:
-    realm: str
-    path: Path
-
-
-@dataclass(frozen=True)
-class TokenConfig:
-    realm: str
-    service: str
-    issuer: str
-    rootcertbundle: Path
-    autoredirect: bool = False
-    autoredirect_path: str = "/auth/token"
-    signing_algorithms: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class AccessRule:
-    """Grants ``actions`` on repositories matching ``repository`` (or on the catalog)."""
-
-    repository: str | None
-    catalog: bool
-    users: tuple[str, ...]
-    anonymous: bool
-    actions: frozenset[str]
-
-
-@dataclass(frozen=True)
-class TokenIssuerConfig:
-    signing_key: Path
-    htpasswd: Path | None
-    expiration: float
-    path: str
-    rules: tuple[AccessRule, ...]
-
-
-@dataclass(frozen=True)
-class UploadPurging:
-    enabled: bool = True
-    age: float = 168 * 3600.0
-    interval: float = 24 * 3600.0
-    dryrun: bool = False
-
-
-@dataclass(frozen=True)
-class RegistryConfig:
-    """Everything ``dockyard registry serve`` and ``garbage-collect`` need."""
-
-    root: Path = DEFAULT_ROOT
-    host: str = "0.0.0.0"
-    port: int = 5000
-    delete_enabled: bool = False
-    readonly: bool = False
-    purging: UploadPurging = field(default_factory=UploadPurging)
-    http_host: str | None = None
-    tls: TLSConfig | None = None
-    htpasswd: HtpasswdConfig | None = None
-    token: TokenConfig | None = None
-    issuer: TokenIssuerConfig | None = None
-    gc_grace: float = 3600.0
-    ignored_env: tuple[str, ...] = ()
 
 
 def load_config(path: Path | None, environ: Mapping[str, str] | None = None) -> RegistryConfig:
@@ -323,34 +272,3 @@ def _url_path(url: str) -> str:
     if match is None:
         raise ConfigError(f"auth.token.realm: expected an absolute URL, got {url!r}")
     return match.group(1) or "/"
-
-
-def ssl_context(tls: TLSConfig) -> ssl.SSLContext:
-    """The server-side TLS context for ``http.tls``."""
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.minimum_version = (
-        ssl.TLSVersion.TLSv1_3 if tls.minimum == "tls1.3" else ssl.TLSVersion.TLSv1_2
-    )
-    try:
-        context.load_cert_chain(tls.certificate, tls.key)
-        for ca in tls.client_cas:
-            context.load_verify_locations(ca)
-    except (OSError, ssl.SSLError) as exc:
-        raise ConfigError(f"http.tls: cannot load certificate or key: {exc}") from exc
-    if tls.client_cas:
-        context.verify_mode = ssl.CERT_REQUIRED
-    return context
-
-
-def server_settings(config: RegistryConfig) -> ServerSettings:
-    """The core's settings, with the access controller the config asks for."""
-    from dockyard.registry.server.auth import build_authorizer
-
-    return ServerSettings(
-        root=config.root,
-        delete_enabled=config.delete_enabled,
-        readonly=config.readonly,
-        authorizer=build_authorizer(config),
-        upload_purge_age=config.purging.age if config.purging.enabled else None,
-        upload_purge_interval=config.purging.interval,
-    )
