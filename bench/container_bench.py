@@ -1,10 +1,12 @@
 """Containers, dockyard vs docker in one run: ``run --rm busybox true`` and ``commit``.
 
-    python bench/container_bench.py [--runs N] [--engines dockyard,docker] [--fs scratch|host]
+    python bench/container_bench.py [--runs N] [--commits N] [--engines dockyard,docker]
+                                    [--fs scratch|host]
 
 The same busybox rootfs is imported into both engines.  ``run`` is the median of
-``--runs`` (default 10) after one warm-up; each commit is timed once on a container
-that holds a new 100 MB random file, or 10,000 new small files.  Prints seconds and
+``--runs`` (default 10) after one warm-up each; each commit is the median of
+``--commits`` (default 3), each on a fresh container that holds a new 100 MB random
+file, or 10,000 new small files, timed after a sync.  The engines take turns.  Prints seconds and
 the dockyard/docker ratio (targets: run <= 0.33, commits <= 0.5).  With --fs scratch
 (the default) dockyard's root and docker's data root are on a fresh journaled ext4 made
 for the run (bench/scratch_fs.py); --fs host keeps them on the host filesystem.
@@ -62,19 +64,28 @@ class Side:
     def cmd(self, *args: str) -> list[str]:
         return [*self.argv, *args]
 
-    def run_median(self, runs: int) -> float:
-        argv = self.cmd("run", "--rm", *self.run_flags, IMAGE, "true")
-        quiet(argv)  # warm-up: caches, the runtime probe
-        return statistics.median(timed(argv) for _ in range(runs))
+    def run_argv(self) -> list[str]:
+        return self.cmd("run", "--rm", *self.run_flags, IMAGE, "true")
 
     def commit_after(self, script: str, label: str) -> float:
         name = f"bench-{label}-{os.getpid()}"
         quiet(self.cmd("run", "--name", name, *self.run_flags, IMAGE, "sh", "-c", script))
+        settle()
         try:
             return timed(self.cmd("commit", name, f"dockyard-bench/{label}:{os.getpid()}"))
         finally:
             quiet(self.cmd("rm", "-f", name))
             quiet(self.cmd("rmi", f"dockyard-bench/{label}:{os.getpid()}"))
+
+
+def settle() -> None:
+    """Write back what the container wrote, so the commit does not race its writeback.
+
+    Twice: on the scratch filesystem the first sync leaves dirty pages in the loop
+    device's backing file, which the second writes.
+    """
+    subprocess.run(["sync"], check=True)
+    subprocess.run(["sync"], check=True)
 
 
 def make_sides(engines: list[str], root: Path) -> dict[str, Side]:
@@ -94,17 +105,30 @@ def make_sides(engines: list[str], root: Path) -> dict[str, Side]:
     return sides
 
 
-def measure(sides: dict[str, Side], runs: int) -> dict[str, dict[str, float]]:
+def measure(sides: dict[str, Side], runs: int, commits: int) -> dict[str, dict[str, float]]:
+    """Medians; the engines take turns run by run, so a drift of the machine hits both."""
     results: dict[str, dict[str, float]] = {label: {} for label in TARGETS}
-    for name, side in sides.items():
-        results["run --rm busybox true"][name] = side.run_median(runs)
-        results["commit (100 MB file)"][name] = side.commit_after(BIG_FILE, "big")
-        results["commit (10,000 files)"][name] = side.commit_after(SMALL_FILES, "many")
+    for side in sides.values():
+        quiet(side.run_argv())  # warm-up: caches, the runtime probe
+    run_times: dict[str, list[float]] = {name: [] for name in sides}
+    for _ in range(runs):
+        for name, side in sides.items():
+            run_times[name].append(timed(side.run_argv()))
+    for name, times in run_times.items():
+        results["run --rm busybox true"][name] = statistics.median(times)
+    for label, script, tag in (("commit (100 MB file)", BIG_FILE, "big"),
+                               ("commit (10,000 files)", SMALL_FILES, "many")):
+        commit_times: dict[str, list[float]] = {name: [] for name in sides}
+        for i in range(commits):
+            for name, side in sides.items():
+                commit_times[name].append(side.commit_after(script, f"{tag}{i}"))
+        for name, times in commit_times.items():
+            results[label][name] = statistics.median(times)
     return results
 
 
-def report(results: dict[str, dict[str, float]], runs: int, where: str) -> None:
-    print(f"containers: dockyard vs docker (run: median of {runs})")
+def report(results: dict[str, dict[str, float]], runs: int, commits: int, where: str) -> None:
+    print(f"containers: dockyard vs docker (run: median of {runs}; commits: median of {commits})")
     print(f"filesystem: {where}")
     print(f"{'operation':<24}{'dockyard':>10}{'docker':>10}{'ratio':>8}{'target':>8}")
     for label, times in results.items():
@@ -116,7 +140,8 @@ def report(results: dict[str, dict[str, float]], runs: int, where: str) -> None:
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--runs", type=int, default=10, help="runs of `run --rm` (median)")
+    parser.add_argument("--commits", type=int, default=3, help="commits of each kind (median)")
     parser.add_argument("--engines", default="dockyard,docker")
     scratch_fs.add_fs_argument(parser)
     args = parser.parse_args(argv)
@@ -138,7 +163,7 @@ def main(argv: list[str]) -> int:
             try:
                 sides = make_sides(engines, root)
                 where = where or scratch_fs.host_description(root, "docker" in sides)
-                report(measure(sides, args.runs), args.runs, where)
+                report(measure(sides, args.runs, args.commits), args.runs, args.commits, where)
             finally:  # before the scratch dockerd stops: docker must still answer
                 if "docker" in sides:
                     subprocess.run(sides["docker"].cmd("rmi", IMAGE), capture_output=True,

@@ -10,9 +10,7 @@ with the container's Config and the ``-c`` changes, plus a history entry.
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import os
-import threading
+from pathlib import Path
 
 import msgspec
 
@@ -20,11 +18,18 @@ from dockyard.digest import Digest
 from dockyard.engine.changes import apply_changes
 from dockyard.engine.container_ops import frozen
 from dockyard.engine.containers import container_dir
-from dockyard.engine.import_image import DOCKER_VERSION
+from dockyard.engine.pack_child import packed_by_child
 from dockyard.engine.timefmt import rfc3339_now
-from dockyard.errors import ImageNotFound, StoreError
+from dockyard.errors import ImageNotFound
 from dockyard.image import mediatypes as mt
-from dockyard.image.config import ContainerConfig, History, ImageConfig, RootFS, decode_config
+from dockyard.image.config import (
+    DOCKER_VERSION,
+    ContainerConfig,
+    History,
+    ImageConfig,
+    RootFS,
+    decode_config,
+)
 from dockyard.layer.pack import write_upper_tar
 from dockyard.reference import parse_tagged
 from dockyard.store import containers as crecords
@@ -55,36 +60,13 @@ def _container_config(record: ContainerRecord, changes: list[str]) -> ContainerC
     return apply_changes(config, changes)
 
 
-def _pack_upper(staging: Staging, record: ContainerRecord, upper: str) -> StagedLayer:
-    """Stream ``write_upper_tar`` into ``ingest_layer`` through a pipe (a writer thread)."""
-    read_fd, write_fd = os.pipe()
-    with contextlib.suppress(OSError):  # 1 MiB, the default pipe-max-size: fewer wake-ups
-        fcntl.fcntl(write_fd, fcntl.F_SETPIPE_SZ, 1 << 20)
-    failure: list[BaseException] = []
-
-    def produce() -> None:
-        with open(write_fd, "wb", buffering=1 << 20) as out:
-            try:
-                write_upper_tar(upper_path, out)
-            except BaseException as exc:  # noqa: BLE001 — re-raised by the reader below
-                failure.append(exc)
-
-    from pathlib import Path
-
+def _pack_upper(staging: Staging, upper: str) -> StagedLayer:
+    """Stream ``write_upper_tar`` (in a child process) into ``ingest_layer``."""
     upper_path = Path(upper)
     upper_path.mkdir(exist_ok=True)
-    writer = threading.Thread(target=produce, name=f"pack-{record.short_id}")
-    writer.start()
-    try:
-        with open(read_fd, "rb", buffering=1 << 20) as stream:
-            staged = ingest_layer(staging, stream, mt.DOCKER_LAYER)
-            while stream.read(1 << 20):  # let the writer finish if the reader stopped early
-                pass
-    finally:
-        writer.join()
-    if failure:
-        raise StoreError(f"cannot pack the container's changes: {failure[0]}") from failure[0]
-    return staged
+    with packed_by_child(lambda out: write_upper_tar(upper_path, out),
+                         "the container's changes") as stream:
+        return ingest_layer(staging, stream, mt.DOCKER_LAYER)
 
 
 # An empty tar as docker writes it (1024 zero bytes) and as tar pads it (10240).
@@ -117,7 +99,7 @@ def commit_container(
     upper = str(container_dir(store, record.id) / "upper")
     with store.staging() as staging:
         with frozen(store, record) if pause else contextlib.nullcontext():
-            staged = _pack_upper(staging, record, upper)
+            staged = _pack_upper(staging, upper)
         created = rfc3339_now()
         # Nothing changed: like docker, a history entry but no layer.
         empty = staged.diff_id in _EMPTY_TARS

@@ -10,14 +10,19 @@ from dockyard.engine.changes import apply_changes
 from dockyard.engine.source import open_input
 from dockyard.engine.timefmt import rfc3339_now
 from dockyard.image import mediatypes as mt
-from dockyard.image.config import ContainerConfig, History, ImageConfig, RootFS, encode_config
+from dockyard.image.config import (
+    DOCKER_VERSION,
+    ContainerConfig,
+    History,
+    ImageConfig,
+    RootFS,
+    encode_config,
+)
 from dockyard.reference import parse_tagged
 from dockyard.store import images as records
 from dockyard.store.ingest import ingest_layer
 from dockyard.store.store import Store
 from dockyard.transports.archive_entries import host_platform_pair
-
-DOCKER_VERSION = "dockyard-0.1.0"
 
 
 def import_image(

@@ -6,8 +6,12 @@ from dataclasses import dataclass
 
 import msgspec
 
+from dockyard import __version__
 from dockyard.digest import Digest
 from dockyard.errors import InvalidDigest, InvalidDocument
+
+# What dockyard writes as docker_version in the image configs it makes (import, commit).
+DOCKER_VERSION = f"dockyard-{__version__}"
 
 Empty = dict[str, object]
 

@@ -1,0 +1,47 @@
+"""packed_by_child: a forked packer's output, its failures, and an early-stopping reader."""
+
+from __future__ import annotations
+
+import os
+from typing import BinaryIO
+
+import pytest
+
+from dockyard.engine.pack_child import packed_by_child
+from dockyard.errors import StoreError
+
+DATA = os.urandom(3 << 20)
+
+
+def write_data(out: BinaryIO) -> None:
+    out.write(DATA)
+
+
+def fail_midway(out: BinaryIO) -> None:
+    out.write(DATA[:1000])
+    out.flush()
+    raise OSError("upper/etc/shadow: Permission denied")
+
+
+def test_the_reader_gets_every_byte_the_child_wrote() -> None:
+    with packed_by_child(write_data, "test data") as stream:
+        assert stream.read() == DATA
+
+
+def test_a_failing_child_is_reported_with_its_message() -> None:
+    with (
+        pytest.raises(StoreError, match=r"cannot pack the changes: .*shadow: Permission denied"),
+        packed_by_child(fail_midway, "the changes") as stream,
+    ):
+        stream.read()
+
+
+def test_an_early_stop_keeps_the_readers_error_and_does_not_hang() -> None:
+    # The child is still writing (3 MiB > the pipe) when the reader gives up: closing
+    # the pipe must end it, and the block must return with the reader's own error.
+    with (
+        pytest.raises(ValueError, match="reader gave up"),
+        packed_by_child(write_data, "test data") as stream,
+    ):
+        stream.read(10)
+        raise ValueError("reader gave up")
