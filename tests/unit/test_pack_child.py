@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from typing import BinaryIO
 
 import pytest
@@ -45,3 +46,20 @@ def test_an_early_stop_keeps_the_readers_error_and_does_not_hang() -> None:
     ):
         stream.read(10)
         raise ValueError("reader gave up")
+
+
+def test_a_parent_with_other_threads_packs_on_a_thread_instead() -> None:
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        with packed_by_child(write_data, "test data") as stream:
+            assert stream.read() == DATA
+        with (
+            pytest.raises(StoreError, match=r"cannot pack the changes: .*Permission denied"),
+            packed_by_child(fail_midway, "the changes") as stream,
+        ):
+            stream.read()
+    finally:
+        stop.set()
+        other.join()

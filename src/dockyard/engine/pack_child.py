@@ -3,8 +3,9 @@
 ``commit`` packs a container's upper directory and unpacks that tar into a new layer
 at the same time. Both halves are Python: on two threads they take turns on the GIL
 (a 10,000-file commit used about one core of two); in two processes they run side by
-side. The parent must have no other threads when it forks (the child runs only the
-packer and leaves through ``os._exit``, never touching the parent's database).
+side. The child runs only the packer and leaves through ``os._exit``, never touching
+the parent's database. A parent with other threads packs on a thread instead: forking
+it could leave the child stuck on a lock one of them held.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import threading
 from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
@@ -28,6 +30,12 @@ def packed_by_child(pack: Callable[[BinaryIO], None], what: str) -> Iterator[Bin
     Leaving the block waits for the child; if it failed and the block did not, the
     child's error is raised as a StoreError naming ``what``.
     """
+    if threading.active_count() > 1:
+        # Forking a process with other threads can leave the child stuck on a lock one
+        # of them held; here a thread does the packing instead (slower, always safe).
+        with _packed_by_thread(pack, what) as stream:
+            yield stream
+        return
     read_fd, write_fd = os.pipe()
     error_read, error_write = os.pipe()
     with contextlib.suppress(OSError):
@@ -57,6 +65,31 @@ def packed_by_child(pack: Callable[[BinaryIO], None], what: str) -> Iterator[Bin
         message = _wait(pid, error_read)
     if message is not None:
         raise StoreError(f"cannot pack {what}: {message}")
+
+
+@contextlib.contextmanager
+def _packed_by_thread(pack: Callable[[BinaryIO], None], what: str) -> Iterator[BinaryIO]:
+    read_fd, write_fd = os.pipe()
+    failure: list[BaseException] = []
+
+    def produce() -> None:
+        with open(write_fd, "wb", buffering=_PIPE_SIZE) as out:
+            try:
+                pack(out)
+            except BaseException as exc:  # noqa: BLE001 — raised by the reader below
+                failure.append(exc)
+
+    writer = threading.Thread(target=produce, name="packer")
+    writer.start()
+    try:
+        with open(read_fd, "rb", buffering=_PIPE_SIZE) as stream:
+            yield stream
+            while stream.read(_PIPE_SIZE):
+                pass
+    finally:
+        writer.join()
+    if failure:
+        raise StoreError(f"cannot pack {what}: {failure[0]}") from failure[0]
 
 
 def _wait(pid: int, error_read: int) -> str | None:
