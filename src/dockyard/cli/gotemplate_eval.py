@@ -14,7 +14,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from dockyard.cli import gotemplate_funcs as funcs
-from dockyard.cli.gotemplate import (
+from dockyard.cli.gotemplate import parse
+from dockyard.cli.gotemplate_funcs import MISSING, CallError, NilList, NilMap, go_value, truth
+from dockyard.cli.gotemplate_nodes import (
     Action,
     Branch,
     Command,
@@ -26,9 +28,7 @@ from dockyard.cli.gotemplate import (
     Pipe,
     TemplateError,
     Text,
-    parse,
 )
-from dockyard.cli.gotemplate_funcs import MISSING, CallError, NilList, NilMap, go_value, truth
 
 _LIST_FIELDS = frozenset(
     [
