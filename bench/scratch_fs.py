@@ -266,9 +266,12 @@ def _unmount_all(mountpoint: Path, image: Path) -> None:
 
 
 def _remove_mountpoint(mountpoint: Path) -> None:
-    if any(m.target == str(mountpoint) for m in _mounts()):
-        return  # never delete through a mount that would not go away
-    shutil.rmtree(mountpoint, ignore_errors=True)
+    # Unmounted, it is the empty mkdtemp directory again: rmdir, never a recursive
+    # delete that could reach through a mount that did not go away.
+    if _mounted_under(mountpoint):
+        return
+    with suppress(OSError):
+        mountpoint.rmdir()
 
 
 # ------------------------------------------------------------------ public
@@ -293,7 +296,8 @@ def scratch_filesystem(size_gib: int = 32) -> Iterator[ScratchFs]:
         except OSError as exc:
             raise ScratchFsError(f"cannot size {image} to {size_gib} GiB: {exc}") from exc
         _run(["mkfs.ext4", "-q", "-F", str(image)], "mkfs.ext4")
-        mountpoint = Path(tempfile.mkdtemp(prefix="dockyard-scratch-", dir=BASE_DIR))
+        # Resolved: /proc/self/mountinfo names targets by their real path.
+        mountpoint = Path(tempfile.mkdtemp(prefix="dockyard-scratch-", dir=BASE_DIR)).resolve()
         stack.callback(_remove_mountpoint, mountpoint)
         stack.callback(_unmount_all, mountpoint, image)
         _run(["mount", "-o", "loop", str(image), str(mountpoint)], "mount -o loop")

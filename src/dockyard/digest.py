@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import queue
 import re
+import sys
 import threading
 import weakref
 from dataclasses import dataclass
@@ -93,6 +94,7 @@ class ThreadedHasher:
         self._result: Digest | None = None
         self._pending: list[bytes] = []
         self._pending_size = 0
+        self._failure: list[BaseException] = []
 
     def update(self, chunk: bytes | bytearray | memoryview) -> None:
         if self._result is not None:
@@ -121,31 +123,46 @@ class ThreadedHasher:
 
     def _start(self) -> None:
         chunks: queue.Queue[bytes | None] = queue.Queue(self._QUEUED_CHUNKS)
-        self._queue = chunks
-        self._thread = threading.Thread(target=_hash_chunks, args=(self._hash, chunks),
-                                        name="hasher", daemon=True)
-        self._thread.start()
+        thread = threading.Thread(target=_hash_chunks,
+                                  args=(self._hash, chunks, self._failure),
+                                  name="hasher", daemon=True)
+        thread.start()
+        self._queue, self._thread = chunks, thread
         # An abandoned hasher (an unpack that failed) still ends its thread.
         weakref.finalize(self, chunks.put, None)
 
     def close(self) -> None:
         """Stop the thread once the queued chunks are hashed."""
-        if self._thread is not None and self._queue is not None:
-            self._flush()
-            self._queue.put(None)
-            self._thread.join()
-            self._queue = None
+        if self._thread is None or self._queue is None:
+            return
+        if sys.is_finalizing() or not self._thread.is_alive():
+            self._queue = None  # a daemon thread frozen at exit would never answer
+            return
+        self._flush()
+        self._queue.put(None)
+        self._thread.join()
+        self._queue = None
 
     def digest(self) -> Digest:
         if self._result is None:
             self.close()
+            if self._failure:
+                raise self._failure[0]
             self._result = Digest(self.algorithm, self._hash.hexdigest())
         return self._result
 
 
-def _hash_chunks(hasher: hashlib._Hash, chunks: queue.Queue[bytes | None]) -> None:
+def _hash_chunks(
+    hasher: hashlib._Hash, chunks: queue.Queue[bytes | None], failure: list[BaseException]
+) -> None:
+    # Keeps taking chunks after a failure (say MemoryError), so update() never blocks
+    # on a full queue; digest() raises the failure.
     while (chunk := chunks.get()) is not None:
-        hasher.update(chunk)
+        if not failure:
+            try:
+                hasher.update(chunk)
+            except BaseException as exc:  # noqa: BLE001 — raised by digest()
+                failure.append(exc)
 
 
 def digest_stream(stream: BinaryIO, algorithm: str = "sha256") -> tuple[Digest, int]:

@@ -63,3 +63,31 @@ def test_a_parent_with_other_threads_packs_on_a_thread_instead() -> None:
     finally:
         stop.set()
         other.join()
+
+
+def fail_inside_a_file(out: BinaryIO) -> None:
+    out.write(DATA[:5000])
+    raise PermissionError(13, "Permission denied", "upper/etc/shadow")
+
+
+def read_as_tar(stream: BinaryIO) -> None:
+    if len(stream.read()) != len(DATA):
+        raise StoreError("truncated tar: data of 'etc/shadow' ends early")
+
+
+@pytest.mark.parametrize("threaded", [False, True])
+def test_the_packers_own_failure_wins_over_the_truncation_it_caused(threaded: bool) -> None:
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    if threaded:
+        other.start()
+    try:
+        with (
+            pytest.raises(StoreError, match=r"cannot pack the changes: .*Permission denied"),
+            packed_by_child(fail_inside_a_file, "the changes") as stream,
+        ):
+            read_as_tar(stream)
+    finally:
+        stop.set()
+        if threaded:
+            other.join()

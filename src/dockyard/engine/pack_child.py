@@ -12,15 +12,18 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import gc
 import os
+import signal
 import threading
 from collections.abc import Callable, Iterator
-from typing import BinaryIO
+from typing import BinaryIO, NoReturn
 
 from dockyard.errors import StoreError
 
 _PIPE_SIZE = 1 << 20  # the default pipe-max-size: fewer wake-ups than 64 KiB
 _MAX_MESSAGE = 4096
+_HELD_SIGNALS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
 
 
 @contextlib.contextmanager
@@ -40,31 +43,62 @@ def packed_by_child(pack: Callable[[BinaryIO], None], what: str) -> Iterator[Bin
     error_read, error_write = os.pipe()
     with contextlib.suppress(OSError):
         fcntl.fcntl(write_fd, fcntl.F_SETPIPE_SZ, _PIPE_SIZE)
+    # A Ctrl-C between fork() and the child's try: would unwind the parent's stack in
+    # the child (thaw the container, remove staging): hold signals across the fork.
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD_SIGNALS)
     pid = os.fork()
-    if pid == 0:  # the child: pack, report, exit without running the parent's cleanup
-        status = 0
-        try:
-            os.close(read_fd)
-            os.close(error_read)
-            with open(write_fd, "wb", buffering=_PIPE_SIZE) as out:
-                pack(out)
-        except BaseException as exc:  # noqa: BLE001 — reported to the parent
-            status = 1
-            with contextlib.suppress(OSError):
-                os.write(error_write, str(exc).encode(errors="replace")[:_MAX_MESSAGE])
-        finally:
-            os._exit(status)
+    if pid == 0:
+        _child(pack, read_fd, write_fd, error_read, error_write, held)
+    signal.pthread_sigmask(signal.SIG_SETMASK, held)
     os.close(write_fd)
     os.close(error_write)
+    stream = open(read_fd, "rb", buffering=_PIPE_SIZE)  # noqa: SIM115 — closed below
     try:
-        with open(read_fd, "rb", buffering=_PIPE_SIZE) as stream:
-            yield stream
-            while stream.read(_PIPE_SIZE):  # let the child finish if we stopped early
-                pass
+        yield stream
+        while stream.read(_PIPE_SIZE):  # let the child finish if we stopped early
+            pass
+    except Exception as exc:
+        stream.close()  # a child still writing gets EPIPE and exits
+        failure = _wait(pid, error_read)
+        # A child that failed on its own (an unreadable file) explains the truncated
+        # tar the reader saw; one that only lost its reader does not.
+        if failure is not None and not failure.startswith(BrokenPipeError.__name__):
+            raise StoreError(f"cannot pack {what}: {_message(failure)}") from exc
+        raise
+    except BaseException:
+        stream.close()
+        _wait(pid, error_read)
+        raise
+    stream.close()
+    failure = _wait(pid, error_read)
+    if failure is not None:
+        raise StoreError(f"cannot pack {what}: {_message(failure)}")
+
+
+def _child(pack: Callable[[BinaryIO], None], read_fd: int, write_fd: int, error_read: int,
+           error_write: int, held: set[int | signal.Signals]) -> NoReturn:
+    """The forked child: pack, report, and exit without running the parent's cleanup."""
+    gc.disable()  # finalizers of the parent's objects (its database) must not run here
+    status = 0
+    try:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        os.close(read_fd)
+        os.close(error_read)
+        with open(write_fd, "wb", buffering=_PIPE_SIZE) as out:
+            pack(out)
+    except BaseException as exc:  # noqa: BLE001 — reported to the parent
+        status = 1
+        report = f"{type(exc).__name__}\n{exc}".encode(errors="replace")[:_MAX_MESSAGE]
+        with contextlib.suppress(OSError):
+            os.write(error_write, report)
     finally:
-        message = _wait(pid, error_read)
-    if message is not None:
-        raise StoreError(f"cannot pack {what}: {message}")
+        os._exit(status)
+
+
+def _message(failure: str) -> str:
+    """The child's report (type name, newline, message) as one line for the user."""
+    kind, _, text = failure.partition("\n")
+    return text or kind
 
 
 @contextlib.contextmanager
@@ -73,11 +107,11 @@ def _packed_by_thread(pack: Callable[[BinaryIO], None], what: str) -> Iterator[B
     failure: list[BaseException] = []
 
     def produce() -> None:
-        with open(write_fd, "wb", buffering=_PIPE_SIZE) as out:
-            try:
+        try:
+            with open(write_fd, "wb", buffering=_PIPE_SIZE) as out:
                 pack(out)
-            except BaseException as exc:  # noqa: BLE001 — raised by the reader below
-                failure.append(exc)
+        except BaseException as exc:  # noqa: BLE001 — raised by the reader below
+            failure.append(exc)
 
     writer = threading.Thread(target=produce, name="packer")
     writer.start()
@@ -86,6 +120,11 @@ def _packed_by_thread(pack: Callable[[BinaryIO], None], what: str) -> Iterator[B
             yield stream
             while stream.read(_PIPE_SIZE):
                 pass
+    except Exception as exc:
+        writer.join()  # the read end is closed: a packer still writing gets EPIPE
+        if failure and not isinstance(failure[0], BrokenPipeError):
+            raise StoreError(f"cannot pack {what}: {failure[0]}") from exc
+        raise
     finally:
         writer.join()
     if failure:
@@ -93,7 +132,7 @@ def _packed_by_thread(pack: Callable[[BinaryIO], None], what: str) -> Iterator[B
 
 
 def _wait(pid: int, error_read: int) -> str | None:
-    """Reap the child; its error message, or None if it succeeded."""
+    """Reap the child; its report (type name, newline, message), or None if it succeeded."""
     with open(error_read, "rb") as errors:
         message = errors.read(_MAX_MESSAGE).decode(errors="replace")
     _, status = os.waitpid(pid, 0)

@@ -149,7 +149,10 @@ class _Unpacker:
         mode = member.mode & 0o7777
         # Born with its final mode where the umask keeps it whole: one chmod less per
         # file, which counts in layers of many small files.
-        born_mode = mode if mode & ~self.umask == mode and not mode & 0o7000 else 0o600
+        # (Not for files with xattrs that are read-only for their owner: setxattr
+        # checks the inode's mode, so they are set while it is still 0o600.)
+        fast = mode & ~self.umask == mode and not mode & 0o7000
+        born_mode = mode if fast and (mode & 0o200 or not member.xattrs) else 0o600
         fd = self._replacing(rel, lambda: os.open(path, _CREATE, born_mode))
         if self.recorder is not None:
             self.recorder.file(rel, member.size)

@@ -117,7 +117,7 @@ def connect(path: Path) -> sqlite3.Connection:
                 _initialise(conn)
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA foreign_keys=ON")
-    except sqlite3.Error as exc:
+    except (sqlite3.Error, OSError) as exc:  # OSError: the init lock (read-only store)
         raise StoreError(f"cannot open the store database {path}: {exc}") from exc
     return conn
 

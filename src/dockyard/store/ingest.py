@@ -68,17 +68,26 @@ def ingest_layer(
     blob_path = staging.new_path("blob-")
     layer_path = _new_layer_dir(staging)
     with ExitStack() as stack:
+        # Early writeback only for a blob that stays: an uncompressed one is usually
+        # dropped for its tar-split record, best before it ever reaches the disk.
         sink = (None if uncompressed and reopen
-                else stack.enter_context(open_blob_for_writing(blob_path)))
+                else stack.enter_context(open_blob_for_writing(blob_path, early=not uncompressed)))
         blob = HashingReader(source, sink=sink)
+        stack.callback(blob.close)
         recorder = TarSplitRecorder(layer_path / TAR_SPLIT) if uncompressed else None
         if recorder is not None:
             stack.callback(recorder.close)
-        tar = blob if uncompressed else HashingReader(open_decompressed(as_binary(blob)))
+        decoded = None if uncompressed else open_decompressed(as_binary(blob))
+        if decoded is not None:
+            stack.callback(decoded.close)  # joins its reader thread
+        tar = blob if decoded is None else HashingReader(decoded)
+        stack.callback(tar.close)
         try:
             stats = unpack_layer(as_binary(tar), layer_path / "diff", recorder)
             tar.drain()
         except DockyardError as exc:
+            if decoded is not None:
+                decoded.close()  # its reader thread must stop reading the blob first
             # Wrong bytes from a registry usually fail as a bad tar first; the digest
             # names the real fault.
             if expected_blob is not None and (wrong := _blob_mismatch(blob, expected_blob)):
@@ -110,6 +119,7 @@ def ingest_layer(
 
 def _blob_mismatch(blob: HashingReader, expected: Digest) -> DigestMismatch | None:
     """After a failed unpack: read the rest of the blob; the mismatch if it is not ``expected``."""
+    blob.stop_copying()  # the blob is not kept: no point writing the rest of it
     try:
         blob.drain()
     except (DockyardError, OSError):

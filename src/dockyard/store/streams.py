@@ -42,6 +42,10 @@ class HashingReader(io.RawIOBase):
         self.hasher.close()
         super().close()
 
+    def stop_copying(self) -> None:
+        """Keep hashing what passes, but write no more of it to the sink."""
+        self._sink = None
+
     def drain(self) -> None:
         """Read to the end so the hash covers the whole stream (tar padding included)."""
         while self.read(CHUNK):

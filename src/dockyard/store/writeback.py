@@ -26,9 +26,10 @@ if _sync_file_range is not None:
 class EarlyWritebackFile(io.RawIOBase):
     """A write-only file that asks for writeback of every ``_KICK_EVERY`` bytes written."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, early: bool = True) -> None:
         super().__init__()
         self._file = open(path, "wb")  # noqa: SIM115 — closed by close()
+        self._early = early and _sync_file_range is not None
         self._written = 0
         self._kicked = 0
 
@@ -38,13 +39,13 @@ class EarlyWritebackFile(io.RawIOBase):
     def write(self, data: bytes | bytearray | memoryview) -> int:  # type: ignore[override]
         written = self._file.write(data)
         self._written += written
-        if self._written - self._kicked >= _KICK_EVERY:
+        if self._early and self._written - self._kicked >= _KICK_EVERY:
             self._kick()
         return written
 
     def _kick(self) -> None:
         self._file.flush()
-        if _sync_file_range is not None:
+        if _sync_file_range is not None:  # always true here; for the type checker
             # Advisory: a failure only means the final fsync does all the work.
             _sync_file_range(self._file.fileno(), self._kicked, self._written - self._kicked,
                              SYNC_FILE_RANGE_WRITE)
@@ -56,6 +57,7 @@ class EarlyWritebackFile(io.RawIOBase):
         super().close()
 
 
-def open_blob_for_writing(path: Path) -> BinaryIO:
-    """``open(path, "wb")`` for a blob that will be fsynced when complete."""
-    return cast(BinaryIO, EarlyWritebackFile(path))
+def open_blob_for_writing(path: Path, early: bool = True) -> BinaryIO:
+    """``open(path, "wb")`` for a blob fsynced when complete; ``early=False`` for one
+    that may well be deleted instead (its writeback would be wasted)."""
+    return cast(BinaryIO, EarlyWritebackFile(path, early))
