@@ -8,6 +8,12 @@ which engine suffers depends on where its state happens to sit. A loop-mounted e
 made for the run (journal on, mkfs's default) puts both engines on the same, clean
 footing.
 
+The loop device does direct I/O on its image file, as a disk would. Buffered, every
+block is cached twice (the scratch filesystem's page and the image file's), and the
+image file's writeback from earlier runs went on during later timed commands: a
+dockyard pull took 1.9-2.2 s inside the distribution bench against 1.4 s alone, and
+1.4 s inside it once the loop did direct I/O (docker's pull: 3.6 s either way).
+
     with scratch_filesystem() as fs:   # root only
         fs.path        # the mountpoint: the bench's workdir
         fs.description # one line for the report
@@ -253,8 +259,8 @@ def _unmount_all(mountpoint: Path, image: Path) -> None:
     for target in _mounted_under(mountpoint):
         subprocess.run(["umount", "-l", target], capture_output=True, check=False,
                        timeout=COMMAND_TIMEOUT)
-    # mount -o loop sets autoclear, so this only finds a device after a failed mount
-    # or a lazy unmount still in progress
+    # the device scratch_filesystem attached (no autoclear), or one a lazy unmount
+    # still holds
     done = subprocess.run(["losetup", "-j", str(image)], capture_output=True, text=True,
                           check=False, timeout=COMMAND_TIMEOUT)
     for line in done.stdout.splitlines():
@@ -263,6 +269,29 @@ def _unmount_all(mountpoint: Path, image: Path) -> None:
                        timeout=COMMAND_TIMEOUT)
     if remaining := _mounted_under(mountpoint):
         raise ScratchFsError(f"still mounted after umount -l: {', '.join(remaining)}")
+
+
+def _attach_loop(image: Path) -> str:
+    """A loop device on image, doing direct I/O where the kernel allows it."""
+    argv = ["losetup", "--find", "--show", "--direct-io=on", str(image)]
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, check=False,
+                              timeout=COMMAND_TIMEOUT)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise ScratchFsError(f"losetup failed: {exc}") from exc
+    device = done.stdout.strip()
+    if done.returncode != 0 or not device.startswith("/dev/loop"):
+        raise ScratchFsError(f"losetup failed ({done.returncode}): {done.stderr.strip()}")
+    return device
+
+
+def _loop_io(device: str) -> str:
+    """'direct I/O' or 'buffered' (losetup falls back to buffered when refused)."""
+    flag = Path("/sys/block", Path(device).name, "loop", "dio")
+    try:
+        return "direct I/O" if flag.read_text().strip() == "1" else "buffered"
+    except OSError:
+        return "I/O mode unknown"
 
 
 def _remove_mountpoint(mountpoint: Path) -> None:
@@ -300,7 +329,8 @@ def scratch_filesystem(size_gib: int = 32) -> Iterator[ScratchFs]:
         mountpoint = Path(tempfile.mkdtemp(prefix="dockyard-scratch-", dir=BASE_DIR)).resolve()
         stack.callback(_remove_mountpoint, mountpoint)
         stack.callback(_unmount_all, mountpoint, image)
-        _run(["mount", "-o", "loop", str(image), str(mountpoint)], "mount -o loop")
+        device = _attach_loop(image)
+        _run(["mount", device, str(mountpoint)], f"mount {device}")
         if "journaled" not in filesystem_of(mountpoint):  # the point of the exercise
             raise ScratchFsError(f"mkfs.ext4 made no journal on {image} (mke2fs.conf?)")
         (mountpoint / "tmp").mkdir()
@@ -312,6 +342,7 @@ def scratch_filesystem(size_gib: int = 32) -> Iterator[ScratchFs]:
                                       "TMPDIR": str(mountpoint / "tmp")}))
         yield ScratchFs(
             path=mountpoint,
-            description=f"fresh journaled ext4 (loop, {size_gib} GiB sparse) at {mountpoint}",
+            description=(f"fresh journaled ext4 (loop, {_loop_io(device)}, {size_gib} GiB "
+                         f"sparse) at {mountpoint}"),
             docker_host=docker_host,
         )

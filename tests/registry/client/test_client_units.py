@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import json
 import os
+import ssl
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -62,6 +65,26 @@ def test_insecure_registries_and_endpoints(tmp_path: Path) -> None:
     assert len(endpoints_for(config, "docker.io", push=True)) == 1  # mirrors only for pulls
     local = endpoints_for(config, "127.0.0.1:5000")[0]
     assert [e.base_url for e in local] == ["https://127.0.0.1:5000", "http://127.0.0.1:5000"]
+    # an insecure host's TLS verifies nothing; a secure one's trusts the system CAs
+    assert isinstance(local[0].ssl, ssl.SSLContext)
+    assert local[0].ssl.verify_mode == ssl.CERT_NONE and not local[0].ssl.check_hostname
+    secure = endpoints_for(config, "192.0.2.1:5000")[0][0].ssl
+    assert isinstance(secure, ssl.SSLContext) and secure.verify_mode == ssl.CERT_REQUIRED
+
+
+@pytest.mark.parametrize("user_value", [None, "/etc/my-ca.pem"])
+def test_importing_the_registry_package_leaves_ssl_cert_file_as_it_was(
+    user_value: str | None,
+) -> None:
+    """The package hides the CA bundle from aiohttp's import only (see its docstring)."""
+    env = {k: v for k, v in os.environ.items() if k != "SSL_CERT_FILE"}
+    if user_value is not None:
+        env["SSL_CERT_FILE"] = user_value
+    code = ("import os, dockyard.registry.client.transport, aiohttp; "
+            "print(os.environ.get('SSL_CERT_FILE'))")
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                          text=True, check=True)
+    assert done.stdout.strip() == str(user_value)
 
 
 def test_daemon_json(tmp_path: Path) -> None:
