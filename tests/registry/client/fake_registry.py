@@ -11,6 +11,9 @@ component picks the misbehaviour:
 - ``wrongdigest/*`` a manifest asked for by digest comes back as another manifest
 - ``slow/*``      the layer download sends half, then hangs (for kill -9 tests)
 - ``auth/*``      Basic auth required (user ``u``, password ``p``)
+- ``endless/*``   the layer blob comes without Content-Length, its bytes and then more
+  bytes without end; ``hits["endless"]`` counts the bytes sent
+- ``hugemanifest/*`` the manifest comes without Content-Length and never ends (spaces)
 """
 
 from __future__ import annotations
@@ -128,6 +131,8 @@ class FakeRegistry:
         if refusal is not None:
             return refusal
         raw = self.image.manifest
+        if request.match_info["name"].startswith("hugemanifest/"):
+            return await self._endless(request, raw, b" " * 65536, "hugemanifest")
         if request.match_info["name"].startswith("wrongdigest/"):
             raw = raw + b"\n"
         headers = {"Content-Type": DOCKER_MANIFEST}
@@ -153,6 +158,8 @@ class FakeRegistry:
             return web.Response(status=206, body=data[start:], headers=headers)
         if name.startswith("slow/") and digest == sha256(self.image.layer):
             return await self._hang(request, data)
+        if name.startswith("endless/") and digest == sha256(self.image.layer):
+            return await self._endless(request, data, os.urandom(65536), "endless")
         if name.startswith("cut/") and digest == sha256(self.image.layer) and not self.ranges:
             return await self._cut(request, data)
         return web.Response(body=data)
@@ -164,6 +171,22 @@ class FakeRegistry:
         await asyncio.sleep(0.05)
         assert request.transport is not None
         request.transport.abort()  # the connection drops mid-body
+        return response
+
+    async def _endless(
+        self, request: web.Request, data: bytes, filler: bytes, counter: str
+    ) -> web.StreamResponse:
+        response = web.StreamResponse()
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        await response.write(data)
+        self.hits[counter] = len(data)
+        while not self.closing and self.hits[counter] < 1 << 30:  # until the client hangs up
+            try:
+                await response.write(filler)
+            except (ConnectionResetError, RuntimeError):
+                break
+            self.hits[counter] += len(filler)
         return response
 
     async def _hang(self, request: web.Request, data: bytes) -> web.StreamResponse:

@@ -86,7 +86,7 @@ async def download_blob(
             elif response.status not in (200, 206):
                 raise (await error_from(response)).with_context(f"fetching blob {digest}")
             try:
-                await _copy(response, sink, hasher, progress)
+                await _copy(response, sink, hasher, progress, size, digest)
             except _CUT as exc:
                 if attempt == ATTEMPTS - 1:
                     raise connection_error("GET", url, exc) from exc
@@ -103,9 +103,13 @@ async def download_blob(
 
 async def _copy(
     response: aiohttp.ClientResponse, sink: BlobSink, hasher: Hasher | ByteCounter,
-    progress: Progress,
+    progress: Progress, size: int, digest: Digest,
 ) -> None:
     async for chunk in response.content.iter_chunked(CHUNK):
+        if size and hasher.size + len(chunk) > size:
+            # A registry that sends more than the descriptor says must not fill the disk.
+            raise DigestMismatch(f"{size} bytes", f"more than {size} bytes",
+                                 f"blob {digest} size")
         await sink.write(chunk)
         hasher.update(chunk)
         progress(hasher.size)

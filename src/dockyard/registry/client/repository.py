@@ -10,7 +10,10 @@ from dockyard.digest import Digest
 from dockyard.errors import RegistryError
 from dockyard.image import mediatypes as mt
 from dockyard.registry.client.auth import repository_scope
-from dockyard.registry.client.transport import Transport, error_from
+from dockyard.registry.client.transport import Transport, error_from, read_at_most
+
+MANIFEST_MAX = 4 << 20  # docker's limit on a manifest's size
+TAGS_MAX = 16 << 20
 
 MANIFEST_ACCEPT = ", ".join(
     [
@@ -54,7 +57,7 @@ class Repository:
         async with response:
             if response.status != 200:
                 raise await error_from(response)
-            raw = await response.read()
+            raw = await read_at_most(response, MANIFEST_MAX, f"manifest {reference}")
             content_type = response.headers.get("Content-Type", "")
             return FetchedManifest(raw, content_type, response.headers.get("Docker-Content-Digest"))
 
@@ -80,7 +83,7 @@ class Repository:
             async with response:
                 if response.status != 200:
                     raise await error_from(response)
-                body = json.loads(await response.read())
+                body = json.loads(await read_at_most(response, TAGS_MAX, "the tag list"))
                 found.extend(body.get("tags") or [])
                 link = response.headers.get("Link", "")
             path = link.split(";")[0].strip().strip("<>") if 'rel="next"' in link else None
@@ -92,9 +95,7 @@ class Repository:
         async with response:
             if response.status != 200:
                 raise (await error_from(response)).with_context(f"fetching blob {digest}")
-            if (response.content_length or 0) > limit:
-                raise RegistryError(f"blob {digest} is too large to hold in memory")
-            data = await response.read()
+            data = await read_at_most(response, limit, f"blob {digest}")
         digest.verify(data, f"blob {digest.short}")
         return data
 

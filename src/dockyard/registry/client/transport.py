@@ -24,6 +24,7 @@ USER_AGENT = "dockyard/0.1"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 ATTEMPTS = 5
 _MAX_REDIRECTS = 5
+ERROR_BODY_MAX = 1 << 20
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 # Errors worth another attempt: the connection broke after it was made.
 _TRANSIENT: tuple[type[BaseException], ...] = (
@@ -197,9 +198,25 @@ def connection_error(method: str, url: str, exc: BaseException) -> RegistryError
     return RegistryError(f'{method.title()} "{url}": {reason}')
 
 
+async def read_at_most(response: aiohttp.ClientResponse, limit: int, what: str) -> bytes:
+    """The body, refused as soon as it passes ``limit`` bytes: a registry that streams
+    without end (no Content-Length) must not fill the memory."""
+    if (response.content_length or 0) > limit:
+        raise RegistryError(f"{what} is larger than {limit} bytes")
+    body = bytearray()
+    async for chunk in response.content.iter_chunked(1 << 16):
+        body += chunk
+        if len(body) > limit:
+            raise RegistryError(f"{what} is larger than {limit} bytes")
+    return bytes(body)
+
+
 async def error_from(response: aiohttp.ClientResponse) -> RegistryError:
     """A RegistryError from a distribution-style error response (``{"errors": [...]}``)."""
-    body = await response.read()
+    try:
+        body = await read_at_most(response, ERROR_BODY_MAX, "the error response")
+    except RegistryError:
+        body = b""
     code, message = "", ""
     try:
         errors = json.loads(body).get("errors") or []
