@@ -126,7 +126,7 @@ class FakeRegistry:
             return web.Response(status=503, text="try again")
         return None
 
-    async def _manifest(self, request: web.Request) -> web.Response:
+    async def _manifest(self, request: web.Request) -> web.StreamResponse:
         refusal = self._denied(request) or self._flaky(request)
         if refusal is not None:
             return refusal
