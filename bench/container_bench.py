@@ -81,8 +81,8 @@ class Side:
 def settle() -> None:
     """Write back what the container wrote, so the commit does not race its writeback.
 
-    Twice: on the scratch filesystem the first sync leaves dirty pages in the loop
-    device's backing file, which the second writes.
+    Twice: where the scratch loop device is buffered (the kernel refused direct I/O)
+    the first sync only moves them into its image file.
     """
     subprocess.run(["sync"], check=True)
     subprocess.run(["sync"], check=True)

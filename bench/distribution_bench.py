@@ -50,8 +50,8 @@ def run(argv: list[str]) -> None:
 
 def timed(argv: list[str]) -> float:
     # Untimed: write back the previous run's dirty pages (a docker load, an rmtree) so
-    # no tool pays for another's. Twice: on the scratch filesystem the first sync turns
-    # them into dirty pages of the loop device's backing file, which the second writes.
+    # no tool pays for another's. Twice: where the scratch loop device is buffered (the
+    # kernel refused direct I/O) the first sync only moves them into its image file.
     subprocess.run(["sync"], check=True)
     subprocess.run(["sync"], check=True)
     start = time.perf_counter()
