@@ -35,3 +35,15 @@ def test_df_counts_containers_and_active_images(dockyard: Dockyard, busybox: str
     listed = [line for line in verbose.splitlines() if line.rstrip().endswith("writer")]
     assert len(listed) == 1 and "300kB" in listed[0] and "Exited (0)" in listed[0]
     assert any(line.startswith("spare") for line in verbose.splitlines())
+
+
+def test_df_reclaimable_images_as_docker_counts_them(dockyard: Dockyard, busybox: str) -> None:
+    """docker: every layer's bytes but what in-use images hold alone; a layer an in-use
+    image shares with another image counts as reclaimable."""
+    dockyard.run("run", "--name", "user", busybox, "sh", "-c", "echo hi > /hello")
+    images = _row(dockyard.run("system", "df").stdout, "Images")
+    assert images[:2] == ["1", "1"] and images[3:] == ["0B", "(0%)"]
+    dockyard.run("commit", "user", "df/committed:1")
+    images = _row(dockyard.run("system", "df").stdout, "Images")
+    assert images[:2] == ["2", "1"]
+    assert images[3] == images[2] and images[4] == "(100%)"  # busybox's layer is shared now

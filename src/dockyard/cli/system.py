@@ -27,7 +27,6 @@ def df(ctx: click.Context, verbose: bool) -> None:
 
     usage = disk_usage(get_store(ctx))
     active = sum(1 for image in usage.images if image.containers)
-    reclaimable = sum(image.unique_size for image in usage.images if not image.containers)
     containers_size = sum(c.size for c in usage.containers)
     if not verbose:
         print_table(
@@ -38,7 +37,7 @@ def df(ctx: click.Context, verbose: bool) -> None:
                     str(len(usage.images)),
                     str(active),
                     human_size(usage.layers_size),
-                    _percent(reclaimable, usage.layers_size),
+                    _percent(usage.images_reclaimable, usage.layers_size),
                 ],
                 [
                     "Containers",

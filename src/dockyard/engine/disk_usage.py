@@ -48,6 +48,17 @@ class DiskUsage:
     volumes_reclaimable: int = 0  # bytes of the unused ones
     volume_rows: list[VolumeSpace] = field(default_factory=list)
 
+    @property
+    def images_reclaimable(self) -> int:
+        """docker's figure: every layer's bytes but what in-use images hold alone.
+
+        A layer an in-use image shares with others counts as reclaimable, as docker
+        counts it (its ``SummarizeDiskUsage``), even though removing every unused
+        image would not free it.
+        """
+        used = sum(i.size - i.shared_size for i in self.images if i.containers)
+        return max(self.layers_size - used, 0)
+
 
 def disk_usage(store: Store) -> DiskUsage:
     conn = store.conn
