@@ -272,17 +272,21 @@ def _unmount_all(mountpoint: Path, image: Path) -> None:
 
 
 def _attach_loop(image: Path) -> str:
-    """A loop device on image, doing direct I/O where the kernel allows it."""
-    argv = ["losetup", "--find", "--show", "--direct-io=on", str(image)]
-    try:
-        done = subprocess.run(argv, capture_output=True, text=True, check=False,
-                              timeout=COMMAND_TIMEOUT)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise ScratchFsError(f"losetup failed: {exc}") from exc
-    device = done.stdout.strip()
-    if done.returncode != 0 or not device.startswith("/dev/loop"):
-        raise ScratchFsError(f"losetup failed ({done.returncode}): {done.stderr.strip()}")
-    return device
+    """A loop device on image, doing direct I/O where the kernel allows it (losetup
+    opens the image O_DIRECT for that: a filesystem that refuses gets a buffered one)."""
+    failure = ""
+    for direct in (["--direct-io=on"], []):
+        argv = ["losetup", "--find", "--show", *direct, str(image)]
+        try:
+            done = subprocess.run(argv, capture_output=True, text=True, check=False,
+                                  timeout=COMMAND_TIMEOUT)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise ScratchFsError(f"losetup failed: {exc}") from exc
+        device = done.stdout.strip()
+        if done.returncode == 0 and device.startswith("/dev/loop"):
+            return device
+        failure = f"losetup failed ({done.returncode}): {done.stderr.strip()}"
+    raise ScratchFsError(failure)
 
 
 def _loop_io(device: str) -> str:

@@ -14,6 +14,7 @@ component picks the misbehaviour:
 - ``endless/*``   the layer blob comes without Content-Length, its bytes and then more
   bytes without end; ``hits["endless"]`` counts the bytes sent
 - ``hugemanifest/*`` the manifest comes without Content-Length and never ends (spaces)
+- ``zerosize/*``  the manifest gives the layer a size of 0; the blob is served whole
 """
 
 from __future__ import annotations
@@ -133,6 +134,10 @@ class FakeRegistry:
         raw = self.image.manifest
         if request.match_info["name"].startswith("hugemanifest/"):
             return await self._endless(request, raw, b" " * 65536, "hugemanifest")
+        if request.match_info["name"].startswith("zerosize/"):
+            manifest = json.loads(raw)
+            manifest["layers"][0]["size"] = 0
+            raw = json.dumps(manifest).encode()
         if request.match_info["name"].startswith("wrongdigest/"):
             raw = raw + b"\n"
         headers = {"Content-Type": DOCKER_MANIFEST}

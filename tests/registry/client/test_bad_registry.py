@@ -68,7 +68,7 @@ def test_blob_with_wrong_bytes_leaves_the_store_unchanged(
 
 
 @pytest.mark.parametrize(("repo", "message"), [
-    ("endless", "size digest mismatch"),  # a layer blob longer than its descriptor
+    ("endless", "is larger than the"),  # a layer blob longer than its descriptor
     ("hugemanifest", "is larger than 4194304 bytes"),  # docker's manifest limit
 ])
 def test_a_body_without_end_is_cut_off(
@@ -81,6 +81,17 @@ def test_a_body_without_end_is_cut_off(
     assert dockyard.snapshot() == before
     # cut off within a few chunks of the limit, not after the registry's 1 GiB
     assert fake.hits[repo] < 64 << 20
+
+
+def test_a_layer_descriptor_of_size_0_admits_no_bytes(
+    fake: FakeRegistry, dockyard: Dockyard, docker_config: Path
+) -> None:
+    """0 is a size like any other (the empty blob's), not "unknown": no way around the cut."""
+    dockyard.run("images")
+    before = dockyard.snapshot()
+    result = dockyard.fails("pull", f"{fake.addr}/zerosize/app:1")
+    assert "is larger than the 0 bytes its descriptor gives" in one_line_error(result.stderr)
+    assert dockyard.snapshot() == before
 
 
 def test_manifest_not_matching_the_requested_digest_is_refused(

@@ -92,12 +92,12 @@ async def download_blob(
                     raise connection_error("GET", url, exc) from exc
                 await asyncio.sleep(0.2 * (attempt + 1))
                 continue
-        if size and hasher.size < size and attempt < ATTEMPTS - 1:
+        if hasher.size < size and attempt < ATTEMPTS - 1:
             continue  # ended early without an error: resume
         break
     if isinstance(hasher, Hasher) and (actual := hasher.digest()) != digest:
         raise DigestMismatch(str(digest), str(actual), "layer blob")
-    if size and hasher.size != size:
+    if hasher.size != size:  # a descriptor's size is never optional: 0 means empty
         raise DigestMismatch(f"{size} bytes", f"{hasher.size} bytes", f"blob {digest} size")
 
 
@@ -106,10 +106,10 @@ async def _copy(
     progress: Progress, size: int, digest: Digest,
 ) -> None:
     async for chunk in response.content.iter_chunked(CHUNK):
-        if size and hasher.size + len(chunk) > size:
+        if hasher.size + len(chunk) > size:
             # A registry that sends more than the descriptor says must not fill the disk.
-            raise DigestMismatch(f"{size} bytes", f"more than {size} bytes",
-                                 f"blob {digest} size")
+            raise RegistryError(f"blob {digest} is larger than the {size} bytes its "
+                                "descriptor gives")
         await sink.write(chunk)
         hasher.update(chunk)
         progress(hasher.size)

@@ -8,6 +8,7 @@ from dockyard.errors import AuthenticationFailed, RegistryError
 from dockyard.registry.client.auth import Credentials
 from dockyard.registry.client.config import DaemonConfig
 from dockyard.registry.client.session import RegistryClient
+from dockyard.registry.client.transport import SMALL_BODY_MAX, read_at_most
 
 
 async def check_login(config: DaemonConfig, domain: str, credentials: Credentials) -> None:
@@ -23,7 +24,7 @@ async def check_login(config: DaemonConfig, domain: str, credentials: Credential
         async with response:
             if response.status == 200:
                 return
-            body = await response.read()
+            body = await read_at_most(response, SMALL_BODY_MAX, f"the answer of {url}")
         detail = body.decode(errors="replace").strip()
         if response.status == 401:
             raise AuthenticationFailed(f'Get "{url}": unauthorized: {_message(body)}', 401)

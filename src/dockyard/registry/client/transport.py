@@ -24,7 +24,7 @@ USER_AGENT = "dockyard/0.1"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 ATTEMPTS = 5
 _MAX_REDIRECTS = 5
-ERROR_BODY_MAX = 1 << 20
+SMALL_BODY_MAX = 1 << 20  # error bodies, tokens, the /v2/ answer
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 # Errors worth another attempt: the connection broke after it was made.
 _TRANSIENT: tuple[type[BaseException], ...] = (
@@ -75,7 +75,7 @@ class Transport:
             url = f"{endpoint.base_url}/v2/"
             try:
                 async with self.session.get(url, ssl=endpoint.ssl) as response:
-                    await response.read()
+                    await read_at_most(response, SMALL_BODY_MAX, f"the answer of {url}")
                     if response.status == 401:
                         self.auth.learn(response.headers.get("WWW-Authenticate", ""))
                     return response.status
@@ -168,7 +168,8 @@ class Transport:
     async def _fetch_token(self, url: str, headers: dict[str, str]) -> tuple[int, bytes]:
         response = await self.request("GET", url, (), headers=headers, authorize=False)
         async with response:
-            return response.status, await response.read()
+            return response.status, await read_at_most(response, SMALL_BODY_MAX,
+                                                       f"the token from {url}")
 
 
 def _retry_after(response: aiohttp.ClientResponse) -> float:
@@ -214,7 +215,7 @@ async def read_at_most(response: aiohttp.ClientResponse, limit: int, what: str) 
 async def error_from(response: aiohttp.ClientResponse) -> RegistryError:
     """A RegistryError from a distribution-style error response (``{"errors": [...]}``)."""
     try:
-        body = await read_at_most(response, ERROR_BODY_MAX, "the error response")
+        body = await read_at_most(response, SMALL_BODY_MAX, "the error response")
     except RegistryError:
         body = b""
     code, message = "", ""
