@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from dockyard.engine import freezer
 from dockyard.engine.container_start import (
     container_lock,
     has_mounts,
@@ -34,7 +35,11 @@ _POLL = 0.02
 
 
 def status_of(store: StoreView, record: ContainerRecord) -> ContainerState:
-    return current_status(container_dir(store, record.id))
+    directory = container_dir(store, record.id)
+    freezer.thaw_if_abandoned(
+        directory, lambda: _runtime(store, record, current_status(directory)), record.id
+    )
+    return current_status(directory)
 
 
 def _runtime(store: StoreView, record: ContainerRecord, state: ContainerState) -> Runtime:
@@ -52,12 +57,9 @@ def frozen(store: StoreView, record: ContainerRecord) -> Iterator[None]:
     if not state.running:
         yield
         return
-    runtime = _runtime(store, record, state)
-    runtime.pause(record.id)
-    try:
+    with freezer.frozen(container_dir(store, record.id), _runtime(store, record, state),
+                        record.id):
         yield
-    finally:
-        runtime.resume(record.id)
 
 
 def wait_exited(store: StoreView, record: ContainerRecord, timeout: float | None) -> ContainerState:
