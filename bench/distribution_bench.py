@@ -1,6 +1,6 @@
 """pull and push: dockyard vs docker (the engine) vs skopeo (OCI layout), same run.
 
-    .venv/bin/python bench/distribution_bench.py [--reps 1] [--fs scratch|host]
+    .venv/bin/python bench/distribution_bench.py [--reps 3] [--fs scratch|host]
 
 The image is bench/fixtures.py's 12-layer ~300 MB one (debootstrap minbase + 100 MiB
 random + ten 1 MiB layers). Every push goes to a fresh CNCF distribution
@@ -190,7 +190,8 @@ def measure(work: Path, reps: int) -> tuple[Times, Times]:
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--reps", type=int, default=1)
+    parser.add_argument("--reps", type=int, default=3,
+                        help="runs of each tool (median); the machine is noisy")
     scratch_fs.add_fs_argument(parser)
     args = parser.parse_args()
     try:
