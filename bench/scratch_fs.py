@@ -10,9 +10,10 @@ footing.
 
 The loop device does direct I/O on its image file, as a disk would. Buffered, every
 block is cached twice (the scratch filesystem's page and the image file's), and the
-image file's writeback from earlier runs went on during later timed commands: a
-dockyard pull took 1.9-2.2 s inside the distribution bench against 1.4 s alone, and
-1.4 s inside it once the loop did direct I/O (docker's pull: 3.6 s either way).
+image file's writeback from earlier runs went on during later timed commands (in
+four buffered runs of the distribution bench a dockyard pull took 1.9-2.2 s, against
+1.3-1.5 s alone; in five with direct I/O, a median of 1.3-1.9 s; docker's pull took
+3.4-3.9 s in all of them). A real disk has no second cache.
 
     with scratch_filesystem() as fs:   # root only
         fs.path        # the mountpoint: the bench's workdir
