@@ -39,21 +39,24 @@ def wait_for(condition: str, check: Callable[[], bool], seconds: float = 60) -> 
 def test_commit_killed_while_the_container_is_paused(dockyard: Dockyard, busybox: str) -> None:
     script = "dd if=/dev/zero of=/big bs=1M count=400 2>/dev/null; touch /ready; exec sleep 1000"
     cid = dockyard.run("run", "-d", "--name", "held", busybox, "sh", "-c", script).stdout.strip()
-    wait_for("the container's 400 MB",
-             lambda: dockyard.run("exec", "held", "ls", "/ready", check=False).returncode == 0)
-    commit = subprocess.Popen([DOCKYARD, "commit", "held", "held/image:1"], env=dockyard.env(),
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        wait_for("the commit to pause the container",
-                 lambda: freezer_state(cid) == "FROZEN" or commit.poll() is not None, 30)
-        assert commit.poll() is None, "the commit ended before it could be killed mid-pause"
-        os.kill(commit.pid, signal.SIGKILL)
-    finally:
-        commit.wait()
-    assert freezer_state(cid) == "FROZEN"  # what the killed commit left
+        wait_for("the container's 400 MB",
+                 lambda: dockyard.run("exec", "held", "ls", "/ready", check=False).returncode == 0)
+        commit = subprocess.Popen([DOCKYARD, "commit", "held", "held/image:1"],
+                                  env=dockyard.env(), stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL)
+        try:
+            wait_for("the commit to pause the container",
+                     lambda: freezer_state(cid) == "FROZEN" or commit.poll() is not None, 30)
+            assert commit.poll() is None, "the commit ended before it could be killed mid-pause"
+            os.kill(commit.pid, signal.SIGKILL)  # its packer child lives on for a moment
+        finally:
+            commit.wait()
+        assert freezer_state(cid) == "FROZEN"  # what the killed commit left
 
-    ps = dockyard.run("ps", "--filter", "name=held", "--format", "{{.Status}}").stdout
-    assert ps.startswith("Up")
-    assert freezer_state(cid) == "THAWED"
-    assert dockyard.run("exec", "held", "echo", "alive").stdout == "alive\n"
-    dockyard.run("rm", "-f", "held")
+        ps = dockyard.run("ps", "--filter", "name=held", "--format", "{{.Status}}").stdout
+        assert ps.startswith("Up")
+        assert freezer_state(cid) == "THAWED"
+        assert dockyard.run("exec", "held", "echo", "alive").stdout == "alive\n"
+    finally:
+        dockyard.run("rm", "-f", "held", check=False)  # SIGKILL ends it even frozen

@@ -58,7 +58,7 @@ def frozen(store: StoreView, record: ContainerRecord) -> Iterator[None]:
         yield
         return
     with freezer.frozen(container_dir(store, record.id), _runtime(store, record, state),
-                        record.id):
+                        record.id, lambda: status_of(store, record).running):
         yield
 
 

@@ -82,8 +82,7 @@ def _child(pack: Callable[[BinaryIO], None], read_fd: int, write_fd: int, error_
     status = 0
     try:
         signal.pthread_sigmask(signal.SIG_SETMASK, held)
-        os.close(read_fd)
-        os.close(error_read)
+        _close_all_but(write_fd, error_write)
         with open(write_fd, "wb", buffering=_PIPE_SIZE) as out:
             pack(out)
     except BaseException as exc:  # noqa: BLE001 — reported to the parent
@@ -93,6 +92,17 @@ def _child(pack: Callable[[BinaryIO], None], read_fd: int, write_fd: int, error_
             os.write(error_write, report)
     finally:
         os._exit(status)
+
+
+def _close_all_but(*kept: int) -> None:
+    """Close every inherited descriptor but stdio and ``kept``: the parent's lock files
+    above all (a freeze lock held by a packer that outlives a killed parent would stop
+    the container being thawed), and its database."""
+    low = 3
+    for fd in sorted(kept):
+        os.closerange(low, fd)
+        low = fd + 1
+    os.closerange(low, os.sysconf("SC_OPEN_MAX"))
 
 
 def _message(failure: str) -> str:
