@@ -40,6 +40,17 @@ def one_line_error(result_stderr: str) -> str:
     return lines[0]
 
 
+def failed_pull(dockyard: Dockyard, reference: str) -> str:
+    """Pull ``reference``, which must fail: its one error line; the store is unchanged."""
+    dockyard.run("images")
+    before = dockyard.snapshot()
+    result = dockyard.fails("pull", reference)
+    assert result.returncode == 1
+    line = one_line_error(result.stderr)
+    assert dockyard.snapshot() == before
+    return line
+
+
 def test_good_pull_records_digest_and_manifest(
     fake: FakeRegistry, dockyard: Dockyard, docker_config: Path
 ) -> None:
@@ -59,12 +70,7 @@ def test_good_pull_records_digest_and_manifest(
 def test_blob_with_wrong_bytes_leaves_the_store_unchanged(
     fake: FakeRegistry, dockyard: Dockyard, docker_config: Path
 ) -> None:
-    dockyard.run("images")
-    before = dockyard.snapshot()
-    result = dockyard.fails("pull", f"{fake.addr}/badblob/app:1")
-    assert result.returncode == 1
-    assert "digest mismatch" in one_line_error(result.stderr)
-    assert dockyard.snapshot() == before
+    assert "digest mismatch" in failed_pull(dockyard, f"{fake.addr}/badblob/app:1")
 
 
 @pytest.mark.parametrize(("repo", "message"), [
@@ -74,11 +80,7 @@ def test_blob_with_wrong_bytes_leaves_the_store_unchanged(
 def test_a_body_without_end_is_cut_off(
     fake: FakeRegistry, dockyard: Dockyard, docker_config: Path, repo: str, message: str
 ) -> None:
-    dockyard.run("images")
-    before = dockyard.snapshot()
-    result = dockyard.fails("pull", f"{fake.addr}/{repo}/app:1")
-    assert message in one_line_error(result.stderr)
-    assert dockyard.snapshot() == before
+    assert message in failed_pull(dockyard, f"{fake.addr}/{repo}/app:1")
     # cut off within a few chunks of the limit, not after the registry's 1 GiB
     assert fake.hits[repo] < 64 << 20
 
@@ -87,22 +89,16 @@ def test_a_layer_descriptor_of_size_0_admits_no_bytes(
     fake: FakeRegistry, dockyard: Dockyard, docker_config: Path
 ) -> None:
     """0 is a size like any other (the empty blob's), not "unknown": no way around the cut."""
-    dockyard.run("images")
-    before = dockyard.snapshot()
-    result = dockyard.fails("pull", f"{fake.addr}/zerosize/app:1")
-    assert "is larger than the 0 bytes its descriptor gives" in one_line_error(result.stderr)
-    assert dockyard.snapshot() == before
+    line = failed_pull(dockyard, f"{fake.addr}/zerosize/app:1")
+    assert "is larger than the 0 bytes its descriptor gives" in line
 
 
 def test_manifest_not_matching_the_requested_digest_is_refused(
     fake: FakeRegistry, dockyard: Dockyard, docker_config: Path
 ) -> None:
     digest = sha256(fake.image.manifest)
-    dockyard.run("images")
-    before = dockyard.snapshot()
-    result = dockyard.fails("pull", f"{fake.addr}/wrongdigest/app@{digest}")
-    assert "manifest digest mismatch" in one_line_error(result.stderr)
-    assert dockyard.snapshot() == before
+    line = failed_pull(dockyard, f"{fake.addr}/wrongdigest/app@{digest}")
+    assert "manifest digest mismatch" in line
 
 
 def test_503_then_success_is_retried(
