@@ -90,6 +90,23 @@ step dockyard run --rm -v mydata:/again busybox cat /again/f
 step dockyard system df
 step dockyard volume rm mydata
 
+echo "== the walkthrough's private registry: registry:2 in a container, on a published port"
+echo "(built from Debian's docker-registry: there is no Docker Hub to pull it from)"
+DOCKYARD=dockyard bash scripts/registry-image.sh registry >/dev/null
+step dockyard images registry
+# The walkthrough mounts /tmp/registry; registry:2 keeps its data in /var/lib/registry.
+step dockyard run -d --name myregistry -p 5000:5000 -v "$WORK/myregistry/:/var/lib/registry" --privileged=true registry
+wait_http "http://127.0.0.1:5000/v2/"
+step dockyard ps
+step curl -s http://127.0.0.1:5000/v2/_catalog
+step dockyard tag mhk/busybox:1.3 127.0.0.1:5000/mhk/busybox:1.3
+step dockyard push 127.0.0.1:5000/mhk/busybox:1.3
+step curl -s http://127.0.0.1:5000/v2/_catalog
+step ls "$WORK/myregistry/docker/registry/v2/repositories/mhk"
+step dockyard rmi 127.0.0.1:5000/mhk/busybox:1.3
+step dockyard pull 127.0.0.1:5000/mhk/busybox:1.3
+step dockyard rm -f myregistry
+
 echo "== a private registry with basic auth (htpasswd), like docker's registry:2"
 PORT=$(free_port)
 REG="127.0.0.1:$PORT"

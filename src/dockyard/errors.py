@@ -110,6 +110,14 @@ class Conflict(DockyardError):
     """The operation conflicts with current state (in use, exists, ambiguous)."""
 
 
+class PortUnavailable(Conflict):
+    """A host port to publish on is taken (or the address is not this host's)."""
+
+
+class NetworkSetupFailed(DockyardError):
+    """A container's network namespace could not be made (no CAP_SYS_ADMIN, say)."""
+
+
 class StoreError(DockyardError):
     """The local store is damaged or cannot be opened."""
 

@@ -1,4 +1,4 @@
-"""Container commands: ps, stop, kill, restart, rm, logs, wait, rename (+ ``container``)."""
+"""Container commands: ps, stop, kill, restart, rm, logs, wait, rename, port (+ ``container``)."""
 
 from __future__ import annotations
 
@@ -76,9 +76,7 @@ def ps(
         return
     if fmt and fmt != "table":
         headers = {**_PS_HEADERS, "CreatedAt": "CREATED AT", "State": "STATE"}
-        print_formatted(
-            fmt, items, headers, "*formatter.ContainerContext", PS_TEMPLATE_ERRORS
-        )
+        print_formatted(fmt, items, headers, "*formatter.ContainerContext", PS_TEMPLATE_ERRORS)
         return
     keys = list(_PS_HEADERS)
     print_table([_PS_HEADERS[k] for k in keys], [[str(i[k]) for k in keys] for i in items])
@@ -199,6 +197,26 @@ def rename(ctx: click.Context, container: str, new_name: str) -> None:
     rename_container(store, resolve_container(store.conn, container), new_name)
 
 
+@click.command("port")
+@click.argument("container")
+@click.argument("private_port", required=False)
+@click.pass_context
+def port(ctx: click.Context, container: str, private_port: str | None) -> None:
+    """List port mappings or a specific mapping for the container."""
+    from dockyard.engine.container_ops import status_of
+    from dockyard.errors import NotFound
+    from dockyard.network.ports import port_lines
+
+    store = get_lite_store(ctx)
+    record = resolve_container(store.conn, container)
+    lines = port_lines(status_of(store, record).ports, private_port)
+    if private_port is not None and not lines:
+        shown = private_port if "/" in private_port else f"{private_port}/tcp"
+        raise NotFound(f"No public port '{shown}' published for {container}")
+    for line in lines:
+        click.echo(line)
+
+
 @click.group("container")
 def container_group() -> None:
     """Manage containers."""
@@ -217,6 +235,7 @@ def _register() -> None:
         "logs": logs,
         "wait": wait,
         "rename": rename,
+        "port": port,
         "run": run.run,
         "create": run.create,
         "start": run.start,

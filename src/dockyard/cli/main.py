@@ -44,6 +44,7 @@ COMMANDS: dict[str, str] = {
     "logs": "dockyard.cli.containers:logs",
     "wait": "dockyard.cli.containers:wait",
     "rename": "dockyard.cli.containers:rename",
+    "port": "dockyard.cli.containers:port",
     "container": "dockyard.cli.containers:container_group",
     "commit": "dockyard.cli.commit:commit",
     "diff": "dockyard.cli.commit:diff",

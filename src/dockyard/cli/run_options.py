@@ -40,8 +40,14 @@ def create_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--entrypoint", help="Overwrite the default ENTRYPOINT of the image."),
         click.option("-h", "--hostname", help="Container host name."),
         click.option("--privileged", is_flag=True, help="Give extended privileges."),
-        click.option("--network", "--net", default="none", help="Connect to a network."),
-        click.option("-p", "--publish", multiple=True, help="Publish a container's port(s)."),
+        click.option("--network", "--net", default="default", help="Connect to a network."),
+        click.option(
+            "-p", "--publish", multiple=True, help="Publish a container's port(s) to the host."
+        ),
+        click.option(
+            "-P", "--publish-all", is_flag=True, help="Publish all exposed ports to random ports."
+        ),
+        click.option("--expose", multiple=True, help="Expose a port or a range of ports."),
         click.option("-m", "--memory", help="Memory limit."),
         click.option("--cpus", type=float, help="Number of CPUs."),
         click.option("--pids-limit", type=int, help="Tune container pids limit."),
@@ -63,23 +69,26 @@ def create_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
-def _check_published_ports(params: dict[str, Any]) -> None:
-    """-p needs a bridge network, which dockyard does not have yet; with --network host a
-    container's ports are the host's already, and docker itself discards -p then."""
-    if not params["publish"]:
-        return
-    if params["network"] == "host":
+def _published(params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(HostConfig.PortBindings, the ExposedPorts they and --expose add)."""
+    if not (params["publish"] or params["expose"] or params["publish_all"]):
+        return {}, {}
+    from dockyard.network.ports import exposed_ports, parse_publish, port_bindings
+
+    if params["network"] == "host" and (params["publish"] or params["publish_all"]):
+        # The container's ports are the host's already; docker says so and goes on.
         click.echo("WARNING: Published ports are discarded when using host network mode", err=True)
-        return
-    raise ConfigError(
-        "publishing ports (-p) needs a bridge network, which dockyard does not have yet: "
-        "use --network host, where the container's ports are the host's"
-    )
+    requests = [request for spec in params["publish"] for request in parse_publish(spec)]
+    exposed = exposed_ports(list(params["expose"]), requests)
+    if params["network"] == "none":  # asked for no network: nothing is published (as docker)
+        params["publish_all"] = False
+        return {}, exposed
+    return port_bindings(requests), exposed
 
 
 def build_create_options(params: dict[str, Any], detach: bool) -> CreateOptions:
     """The engine's options for the parsed flags of ``run`` or ``create``."""
-    _check_published_ports(params)
+    bindings, exposed = _published(params)
     labels = dict(item.partition("=")[::2] for item in params["label"])
     return CreateOptions(
         image=params["image"],
@@ -109,6 +118,9 @@ def build_create_options(params: dict[str, Any], detach: bool) -> CreateOptions:
         binds=list(params["volume"]),
         mounts=_mount_objects(params["mount"]),
         volumes_from=list(params["volumes_from"]),
+        port_bindings=bindings,
+        publish_all=params["publish_all"],
+        exposed_ports=exposed,
     )
 
 

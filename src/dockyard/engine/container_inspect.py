@@ -114,17 +114,25 @@ def inspect_container(store: StoreView, record: ContainerRecord) -> dict[str, An
         "GraphDriver": _graph_driver(store, record),
         "Mounts": _mounts(store, record),
         "Config": config,
-        "NetworkSettings": _network_settings(record),
+        "NetworkSettings": _network_settings(record, state),
     }
 
 
-def _network_settings(record: ContainerRecord) -> dict[str, Any]:
+def _ports(record: ContainerRecord, state: ContainerState) -> dict[str, Any]:
+    """NetworkSettings.Ports: while running, each exposed port and where it is published."""
+    if not state.running or record.host_config.get("NetworkMode") == "host":
+        return {}
+    exposed = record.config.get("ExposedPorts") or {}
+    return {**{key: None for key in exposed}, **state.ports}
+
+
+def _network_settings(record: ContainerRecord, state: ContainerState) -> dict[str, Any]:
     mode = record.host_config.get("NetworkMode", "none")
     return {
         "Bridge": "",
         "SandboxID": "",
         "SandboxKey": "",
-        "Ports": {},
+        "Ports": _ports(record, state),
         "HairpinMode": False,
         "LinkLocalIPv6Address": "",
         "LinkLocalIPv6PrefixLen": 0,

@@ -69,8 +69,10 @@ def _matches(store: StoreView, row: ContainerRow, filters: dict[str, list[str]])
         "status": lambda v: row.state.status == v,
         "name": lambda v: re.search(v, record.name) is not None,
         "id": record.id.startswith,
-        "ancestor": lambda v: v in (record.image_name, str(record.image_id), record.image_id.hex)
-        or _same_image(store, v, record),
+        "ancestor": lambda v: (
+            v in (record.image_name, str(record.image_id), record.image_id.hex)
+            or _same_image(store, v, record)
+        ),
         "label": lambda v: _has_label(record, v),
     }
     return all(any(checks[key](v) for v in values) for key, values in filters.items())
@@ -131,6 +133,17 @@ def created_at(stamp: str) -> str:
     return parsed.strftime("%Y-%m-%d %H:%M:%S +0000 UTC") if parsed else ""
 
 
+def _ports(row: ContainerRow) -> str:
+    """The PORTS column: published and exposed ports, while the container runs."""
+    exposed = row.record.config.get("ExposedPorts")
+    host_network = row.record.host_config.get("NetworkMode") == "host"
+    if not row.state.running or host_network or not (row.state.ports or exposed):
+        return ""
+    from dockyard.network.ports import display_ports
+
+    return display_ports(row.state.ports, exposed)
+
+
 def row_item(store: StoreView, row: ContainerRow, no_trunc: bool) -> dict[str, Any]:
     """The fields ``docker ps --format`` knows."""
     record = row.record
@@ -142,7 +155,7 @@ def row_item(store: StoreView, row: ContainerRow, no_trunc: bool) -> dict[str, A
         "Command": go_quote(command if no_trunc else ellipsis(command, 20)),
         "CreatedAt": created_at(record.created),
         "RunningFor": f"{_elapsed(record.created, time.time())} ago",
-        "Ports": "",
+        "Ports": _ports(row),
         "State": row.state.status,
         "Status": status_text(row.state),
         "Size": "0B",

@@ -109,6 +109,19 @@ def prepare_bundle(store: StoreView, record: ContainerRecord) -> Path:
     return directory
 
 
+def published_ports(record: ContainerRecord) -> list[Any]:
+    """The ports the container publishes at this start (``PortRequest``s); none on the
+    host's network, where its ports are the host's."""
+    host = record.host_config
+    if host.get("NetworkMode") == "host" or not (
+        host.get("PortBindings") or host.get("PublishAllPorts")
+    ):
+        return []
+    from dockyard.network.ports import requests_from_host_config
+
+    return requests_from_host_config(host, record.config.get("ExposedPorts"))
+
+
 def _remove_argv(store: StoreView, container_id: str) -> list[str]:
     """What the monitor runs after an ``--rm`` container exits."""
     code = "from dockyard.cli.main import main; main()"
@@ -129,6 +142,7 @@ def _monitor_config(store: StoreView, record: ContainerRecord, bundle: Path) -> 
         open_stdin=bool(record.config.get("OpenStdin")),
         on_exit=_remove_argv(store, record.id) if record.host_config.get("AutoRemove") else [],
         rootfs=str(bundle / "merged"),
+        ports=[request.to_json() for request in published_ports(record)],
     )
 
 
@@ -165,7 +179,11 @@ def run_in_foreground(store: StoreView, record: ContainerRecord, *, interactive:
         bundle = prepare_bundle(store, record)
     try:
         return run_foreground(
-            runtime_for(store, record), record.id, bundle, stdin=0 if interactive else None
+            runtime_for(store, record),
+            record.id,
+            bundle,
+            stdin=0 if interactive else None,
+            ports=published_ports(record),
         )
     finally:
         unmount_rootfs(bundle / "merged")

@@ -62,6 +62,10 @@ class CreateOptions:
     binds: list[str] = field(default_factory=list)
     mounts: list[dict[str, Any]] = field(default_factory=list)
     volumes_from: list[str] = field(default_factory=list)
+    # -p as HostConfig.PortBindings, -P, and the ports -p and --expose add to ExposedPorts
+    port_bindings: dict[str, Any] = field(default_factory=dict)
+    publish_all: bool = False
+    exposed_ports: dict[str, Any] = field(default_factory=dict)
 
 
 def container_dir(store: StoreView, container_id: str) -> Path:
@@ -139,6 +143,8 @@ def _config(opts: CreateOptions, image: dict[str, Any], hostname: str) -> dict[s
     for key in ("StopSignal", "ExposedPorts"):
         if image.get(key):
             config[key] = image[key]
+    if opts.exposed_ports:
+        config["ExposedPorts"] = {**(config.get("ExposedPorts") or {}), **opts.exposed_ports}
     return config
 
 
@@ -148,7 +154,8 @@ def _host_config(opts: CreateOptions, runtime: str) -> dict[str, Any]:
         "ContainerIDFile": "",
         "LogConfig": {"Type": "json-file", "Config": {}},
         "NetworkMode": opts.network,
-        "PortBindings": {},
+        "PortBindings": opts.port_bindings,
+        "PublishAllPorts": opts.publish_all,
         "RestartPolicy": {"Name": "no", "MaximumRetryCount": 0},
         "AutoRemove": opts.auto_remove,
         "VolumeDriver": "",

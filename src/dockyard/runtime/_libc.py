@@ -53,3 +53,18 @@ def umount(target: str, flags: int = 0) -> None:
 def set_child_subreaper() -> None:
     """Make orphaned descendants (a detached container's init) our children to reap."""
     _check(_libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), "prctl(PR_SET_CHILD_SUBREAPER)")
+
+
+CLONE_NEWNET = 0x40000000
+PR_SET_PDEATHSIG = 1
+_libc.unshare.argtypes = [ctypes.c_int]
+
+
+def unshare_network() -> None:
+    """Move the calling process into a new, empty network namespace."""
+    _check(_libc.unshare(CLONE_NEWNET), "unshare(CLONE_NEWNET)")
+
+
+def die_with_parent(signum: int) -> None:
+    """Have the kernel send ``signum`` to us when our parent exits."""
+    _check(_libc.prctl(PR_SET_PDEATHSIG, signum, 0, 0, 0), "prctl(PR_SET_PDEATHSIG)")

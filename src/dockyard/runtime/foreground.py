@@ -18,6 +18,7 @@ import signal
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from dockyard.errors import DockyardError
 from dockyard.runtime import _proc
@@ -34,6 +35,9 @@ from dockyard.runtime.state import (
     write_state,
 )
 
+if TYPE_CHECKING:
+    from dockyard.network.ports import PortRequest
+
 # Signals a user sends to `run` that docker's sig-proxy hands on to the container.
 PROXIED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1,
            signal.SIGUSR2)  # fmt: skip
@@ -47,6 +51,7 @@ def run_foreground(
     stdin: int | None = None,
     stdout: int = 1,
     stderr: int = 2,
+    ports: list[PortRequest] | None = None,
 ) -> int:
     """Run the container to its end; its exit code.
 
@@ -65,9 +70,16 @@ def run_foreground(
         runtime_path=runtime.path,
         runtime_root=str(runtime.state_root),
     )
-    write_state(bundle, state)
-    log = LogWriter(log_path(bundle, container_id))
+    proxy = None
+    log = None
     try:
+        if ports:
+            from dockyard.network.proxy import publish_ports
+
+            proxy = publish_ports(bundle, ports)
+            state.ports = proxy.ports if proxy else {}
+        write_state(bundle, state)
+        log = LogWriter(log_path(bundle, container_id))
         code = _run(runtime, container_id, bundle, log, stdin, {"stdout": stdout, "stderr": stderr})
     except DockyardError as exc:
         from dockyard.runtime.monitor import startup_exit_code
@@ -75,14 +87,17 @@ def run_foreground(
         write_state(bundle, start_failed(previous, container_id, startup_exit_code(exc), str(exc)))
         raise
     finally:
-        log.close()
+        if log is not None:
+            log.close()
+        if proxy is not None:
+            proxy.stop()
     _finish(bundle, state, code, "")
     return code
 
 
 def _finish(bundle: Path, state: ContainerState, code: int, error: str) -> None:
     state.status, state.exit_code, state.error = EXITED, code, error
-    state.finished_at, state.pid = rfc3339_nano(), 0
+    state.finished_at, state.pid, state.ports = rfc3339_nano(), 0, {}
     write_state(bundle, state)
 
 

@@ -18,8 +18,10 @@ from pathlib import Path
 
 from dockyard.errors import (
     ConfigError,
+    Conflict,
     ContainerCommandNotExecutable,
     ContainerCommandNotFound,
+    DockyardError,
     MonitorLost,
     OCIRuntimeFailed,
 )
@@ -69,6 +71,9 @@ def _read_message(channel: socket.socket) -> dict[str, object]:
 
 
 def _raise_failure(message: dict[str, object]) -> None:
+    kind = message.get("kind")
+    if kind in ("conflict", "plain"):  # not the runtime's failure (see failure_message)
+        raise (Conflict if kind == "conflict" else DockyardError)(str(message.get("message", "")))
     exit_code = message.get("exit_code", 128)
     argv = message.get("argv", [])
     returncode = message.get("returncode", 0)

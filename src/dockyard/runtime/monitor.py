@@ -30,8 +30,10 @@ import socket
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dockyard.errors import (
+    Conflict,
     ContainerCommandNotExecutable,
     ContainerCommandNotFound,
     DockyardError,
@@ -53,6 +55,9 @@ from dockyard.runtime.state import (
     write_state,
 )
 
+if TYPE_CHECKING:
+    from dockyard.network.proxy import PortProxy
+
 PID_FILE = "container.pid"
 EXIT_UNKNOWN = 255  # docker's code for an exit status nobody could observe
 EXIT_START_FAILED = 128  # docker's exitUnknown: the runtime failed to start the container
@@ -70,6 +75,7 @@ class MonitorConfig:
     open_stdin: bool = False  # ``-i``: a stdin pipe that attach clients write to
     on_exit: list[str] = field(default_factory=list)  # argv run after exit, e.g. for --rm
     rootfs: str = ""  # unmounted once the container is gone, before the exit is recorded
+    ports: list[dict[str, object]] = field(default_factory=list)  # PortRequest.to_json()
 
     @classmethod
     def load(cls, path: Path) -> MonitorConfig:
@@ -101,7 +107,12 @@ def failure_message(exc: BaseException) -> dict[str, object]:
             "argv": exc.argv,
             "returncode": exc.returncode,
         }
-    return {"ok": False, "exit_code": EXIT_START_FAILED, "message": str(exc) or type(exc).__name__}
+    # Not the runtime's failure (a published port is taken, say): the launcher raises
+    # it as what it is, not as "OCI runtime failed".
+    kind = "plain" if isinstance(exc, DockyardError) else ""
+    kind = "conflict" if isinstance(exc, Conflict) else kind
+    return {"ok": False, "exit_code": EXIT_START_FAILED, "message": str(exc) or type(exc).__name__,
+            "kind": kind}  # fmt: skip
 
 
 @dataclass
@@ -130,6 +141,7 @@ class Monitor:
             runtime_path=config.runtime_path,
             runtime_root=config.runtime_root,
         )
+        self.proxy: PortProxy | None = None
 
     def run(self) -> None:
         _libc.set_child_subreaper()
@@ -153,6 +165,7 @@ class Monitor:
         first_client = self._await_launcher(listener) if self.attached else None
         self.channel.close()
         code, hub = self._supervise(stdio, listener, log, first_client)
+        self._stop_proxy()
         error = ""
         try:
             self.runtime.delete(self.config.container_id, force=True)
@@ -177,14 +190,33 @@ class Monitor:
         """Start the container detached; return the monitor's ends of its stdio."""
         pid_file = self.bundle / PID_FILE
         pid_file.unlink(missing_ok=True)
+        self._publish_ports()
         devnull = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
         try:
             start = self._start_tty if self.config.tty else self._start_piped
             stdio = start(pid_file, devnull)
+        except BaseException:
+            self._stop_proxy()
+            raise
         finally:
             os.close(devnull)
         self.state.pid = int(pid_file.read_text())
         return stdio
+
+    def _publish_ports(self) -> None:
+        if not self.config.ports:
+            return
+        from dockyard.network.ports import PortRequest
+        from dockyard.network.proxy import publish_ports
+
+        requests = [PortRequest.from_json(raw) for raw in self.config.ports]
+        self.proxy = publish_ports(self.bundle, requests)
+        self.state.ports = self.proxy.ports if self.proxy else {}
+
+    def _stop_proxy(self) -> None:
+        if self.proxy is not None:
+            self.proxy.stop()
+            self.proxy = None
 
     def _start_tty(self, pid_file: Path, devnull: int) -> _Stdio:
         with console_socket() as (sock_path, listener):
@@ -268,7 +300,7 @@ class Monitor:
 
     def _finish(self, code: int, error: str) -> None:
         self.state.status, self.state.exit_code, self.state.error = EXITED, code, error
-        self.state.finished_at, self.state.pid = rfc3339_nano(), 0
+        self.state.finished_at, self.state.pid, self.state.ports = rfc3339_nano(), 0, {}
         write_state(self.bundle, self.state)
 
 

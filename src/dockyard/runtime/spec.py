@@ -199,3 +199,14 @@ def write_spec(bundle: Path, spec: dict[str, object]) -> Path:
     tmp.write_text(json.dumps(spec, separators=(",", ":")))
     os.replace(tmp, path)
     return path
+
+
+def join_network_namespace(bundle: Path, netns_path: str) -> None:
+    """Have the container join an existing network namespace instead of making one."""
+    path = bundle / "config.json"
+    spec = json.loads(path.read_bytes())
+    namespaces = spec["linux"]["namespaces"]
+    spec["linux"]["namespaces"] = [ns for ns in namespaces if ns.get("type") != "network"] + [
+        {"type": "network", "path": netns_path}
+    ]
+    write_spec(bundle, spec)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from dockyard.errors import DockyardError, StoreError
@@ -38,6 +38,8 @@ class ContainerState:
     error: str = ""
     runtime_path: str = ""  # so any later process can reach the runtime's state
     runtime_root: str = ""
+    # NetworkSettings.Ports while running: {"80/tcp": [{"HostIp": ..., "HostPort": ...}]}
+    ports: dict[str, list[dict[str, str]]] = field(default_factory=dict)
 
     @property
     def running(self) -> bool:
@@ -121,7 +123,7 @@ def current_status(container_dir: Path) -> ContainerState:
         f"; cleanup failed: {cleanup_error}" if cleanup_error else ""
     )
     state.finished_at = state.finished_at or rfc3339_nano()
-    state.pid = 0
+    state.pid, state.ports = 0, {}
     write_state(container_dir, state)
     return state
 

@@ -1,0 +1,1 @@
+"""Container networking: published ports (``-p``) and the proxy that serves them."""
