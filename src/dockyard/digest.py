@@ -1,17 +1,22 @@
-"""Content digests (``algorithm:hex``) and streaming hashing."""
+"""Content digests (``algorithm:hex``) and streaming hashing.
+
+``hashlib`` and the hashing thread's modules are imported when something is hashed:
+``run`` parses digests but hashes nothing, and they cost it about 3 ms to import.
+"""
 
 from __future__ import annotations
 
-import hashlib
-import queue
 import re
 import sys
-import threading
-import weakref
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from dockyard.errors import DigestMismatch, InvalidDigest
+
+if TYPE_CHECKING:
+    import hashlib
+    import queue
+    import threading
 
 _HEX_LENGTH = {"sha256": 64, "sha512": 128}
 _DIGEST_RE = re.compile(r"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+\Z")
@@ -40,6 +45,8 @@ class Digest:
 
     @classmethod
     def of_bytes(cls, data: bytes, algorithm: str = "sha256") -> Digest:
+        import hashlib
+
         return cls(algorithm, hashlib.new(algorithm, data).hexdigest())
 
     @property
@@ -60,6 +67,8 @@ class Hasher:
     """Accumulates a digest and a byte count over streamed chunks."""
 
     def __init__(self, algorithm: str = "sha256") -> None:
+        import hashlib
+
         self.algorithm = algorithm
         self._hash = hashlib.new(algorithm)
         self.size = 0
@@ -86,6 +95,8 @@ class ThreadedHasher:
     _BATCH = 256 << 10  # bytes handed to the thread at a time
 
     def __init__(self, algorithm: str = "sha256") -> None:
+        import hashlib
+
         self.algorithm = algorithm
         self._hash = hashlib.new(algorithm)
         self.size = 0
@@ -122,6 +133,10 @@ class ThreadedHasher:
             self._pending, self._pending_size = [], 0
 
     def _start(self) -> None:
+        import queue
+        import threading
+        import weakref
+
         chunks: queue.Queue[bytes | None] = queue.Queue(self._QUEUED_CHUNKS)
         thread = threading.Thread(target=_hash_chunks,
                                   args=(self._hash, chunks, self._failure),

@@ -7,7 +7,6 @@ line (such a piece has no trailing newline; readers join them).
 
 from __future__ import annotations
 
-import calendar
 import json
 import os
 import time
@@ -74,6 +73,8 @@ class LogEntry:
 
 def parse_time(text: str) -> float:
     """Seconds since the epoch of an RFC3339(Nano) UTC timestamp (``...Z``)."""
+    import calendar
+
     main, _, fraction = text.rstrip("Z").partition(".")
     seconds = calendar.timegm(time.strptime(main, "%Y-%m-%dT%H:%M:%S"))
     return seconds + (float(f"0.{fraction}") if fraction else 0.0)
