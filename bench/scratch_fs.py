@@ -167,16 +167,17 @@ def host_description(workdir: Path, with_docker: bool) -> str:
 # ------------------------------------------------------------------ dockerd
 
 
-def _dockerd_env(mountpoint: Path) -> dict[str, str]:
+def _dockerd_env(mountpoint: Path, network: str = "none") -> dict[str, str]:
     return {**os.environ, "DOCKYARD_DOCKERD_ROOT": str(mountpoint / "dockerd"),
-            "DOCKER_SOCK": str(mountpoint / "docker.sock")}
+            "DOCKER_SOCK": str(mountpoint / "docker.sock"),
+            "DOCKYARD_DOCKERD_NETWORK": network}
 
 
-def _start_dockerd(mountpoint: Path) -> None:
+def _start_dockerd(mountpoint: Path, network: str) -> None:
     # A new session: Ctrl-C on the bench must not take the daemon down before the
     # bench's own cleanup (docker rmi, rm) has run.
     _run(["bash", str(DOCKERD_SCRIPT), "start"], "starting the scratch dockerd",
-         _dockerd_env(mountpoint), new_session=True)
+         _dockerd_env(mountpoint, network), new_session=True)
 
 
 def _alive(pid: int) -> bool:
@@ -312,8 +313,11 @@ def _remove_mountpoint(mountpoint: Path) -> None:
 
 
 @contextmanager
-def scratch_filesystem(size_gib: int = 32) -> Iterator[ScratchFs]:
-    """Make, mount and hand over a fresh journaled ext4 with a private dockerd on it."""
+def scratch_filesystem(size_gib: int = 32, docker_network: str = "none") -> Iterator[ScratchFs]:
+    """Make, mount and hand over a fresh journaled ext4 with a private dockerd on it.
+
+    ``docker_network="bridge"``: the daemon as installed, its default bridge network on
+    (scripts/dockerd.sh restores the host's iptables rules when it stops)."""
     if os.geteuid() != 0:
         raise ScratchFsError("--fs scratch needs root (mkfs, mount, dockerd); "
                              "run as root or pass --fs host")
@@ -341,7 +345,7 @@ def scratch_filesystem(size_gib: int = 32) -> Iterator[ScratchFs]:
         (mountpoint / "tmp").mkdir()
         (mountpoint / "tmp").chmod(0o1777)  # like /tmp: the umask would narrow mkdir's mode
         stack.callback(_stop_dockerd, mountpoint)
-        _start_dockerd(mountpoint)
+        _start_dockerd(mountpoint, docker_network)
         docker_host = f"unix://{mountpoint / 'docker.sock'}"
         stack.enter_context(_environ({"DOCKER_HOST": docker_host,
                                       "TMPDIR": str(mountpoint / "tmp")}))

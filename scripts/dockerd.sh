@@ -6,21 +6,38 @@
 # and listens on /var/run/docker.sock, so the docker CLI needs no extra flags.
 # iptables and the bridge are off: the tests need no container networking, and the
 # machine's kernel may not have the netfilter modules.
+# DOCKYARD_DOCKERD_NETWORK=bridge starts it as installed instead (for the benches that
+# compare docker's default network and its published ports): its default bridge network
+# on a bridge of our own ($BRIDGE), iptables on. `stop` then deletes the bridge and puts
+# back the iptables rules and ip_forward it found.
 set -eu
 
 ROOT=${DOCKYARD_DOCKERD_ROOT:-/tmp/dockyard-dockerd}
 SOCK=${DOCKER_SOCK:-/var/run/docker.sock}
 PIDFILE=$ROOT/dockerd.pid
 DOCKER=/usr/bin/docker
+NETWORK=${DOCKYARD_DOCKERD_NETWORK:-none}
+BRIDGE=dybench0
+BRIDGE_CIDR=172.30.255.1/24
 
 answers() { "$DOCKER" -H "unix://$SOCK" version >/dev/null 2>&1; }
 
 start() {
     if answers; then return 0; fi
     mkdir -p "$ROOT/data" "$ROOT/exec"
+    netflags="--iptables=false --ip-masq=false --bridge=none"
+    if [ "$NETWORK" = bridge ]; then
+        iptables-save >"$ROOT/iptables.saved"
+        cat /proc/sys/net/ipv4/ip_forward >"$ROOT/ip_forward.saved"
+        ip link add "$BRIDGE" type bridge
+        ip addr add "$BRIDGE_CIDR" dev "$BRIDGE"
+        ip link set "$BRIDGE" up
+        netflags="--bridge $BRIDGE"
+    fi
+    # shellcheck disable=SC2086 # netflags is a list of words
     /usr/sbin/dockerd \
         --data-root "$ROOT/data" --exec-root "$ROOT/exec" --pidfile "$PIDFILE" \
-        --host "unix://$SOCK" --iptables=false --ip-masq=false --bridge=none \
+        --host "unix://$SOCK" $netflags \
         >"$ROOT/dockerd.log" 2>&1 &
     i=0
     while ! answers; do
@@ -35,12 +52,22 @@ start() {
 }
 
 stop() {
-    [ -f "$PIDFILE" ] || return 0
-    pid=$(cat "$PIDFILE")
-    kill "$pid" 2>/dev/null || true
-    i=0
-    while kill -0 "$pid" 2>/dev/null && [ "$i" -lt 200 ]; do i=$((i + 1)); sleep 0.1; done
-    rm -f "$PIDFILE"
+    if [ -f "$PIDFILE" ]; then
+        pid=$(cat "$PIDFILE")
+        kill "$pid" 2>/dev/null || true
+        i=0
+        while kill -0 "$pid" 2>/dev/null && [ "$i" -lt 200 ]; do i=$((i + 1)); sleep 0.1; done
+        rm -f "$PIDFILE"
+    fi
+    restore_network
+}
+
+restore_network() {
+    [ -f "$ROOT/iptables.saved" ] || return 0
+    iptables-restore <"$ROOT/iptables.saved" || true
+    cat "$ROOT/ip_forward.saved" >/proc/sys/net/ipv4/ip_forward || true
+    ip link del "$BRIDGE" 2>/dev/null || true
+    rm -f "$ROOT/iptables.saved" "$ROOT/ip_forward.saved"
 }
 
 case "${1:-}" in
