@@ -147,6 +147,25 @@ def test_published_port_serves_the_container_and_follows_stop_and_start(
     assert_nothing_left(dockyard)
 
 
+def test_ps_filters_by_published_and_exposed_port(dockyard: Dockyard, web: tuple[str, int]) -> None:
+    name, _ = web
+    dockyard.run("run", "-d", "--name", "plain", "--expose", "81/udp", "busybox", "sleep", "60")
+    try:
+        def names(spec: str) -> list[str]:
+            return dockyard.run("ps", "-f", spec, "--format", "{{.Names}}").stdout.split()
+
+        assert names("publish=80") == [name]
+        assert names("publish=80/tcp") == [name]
+        assert names("publish=79-81") == [name]
+        assert names("publish=81/udp") == []
+        assert names("expose=81/udp") == ["plain"]
+        assert names("expose=80") == [name]
+        bad = dockyard.fails("ps", "-f", "publish=eighty")
+        assert bad.stderr == "Error: invalid port: eighty\n"
+    finally:
+        dockyard.run("rm", "-f", "plain")
+
+
 def test_a_taken_port_fails_the_run_and_starts_nothing(dockyard: Dockyard, busybox: str) -> None:
     with socket.socket() as taken:
         taken.bind(("0.0.0.0", 0))

@@ -11,6 +11,7 @@ from dockyard.network.ports import (
     exposed_ports,
     parse_publish,
     port_bindings,
+    port_keys,
     port_lines,
     requests_from_host_config,
 )
@@ -32,6 +33,9 @@ from dockyard.network.ports import (
             [PortRequest("tcp", 80, "", 8000, 8000), PortRequest("tcp", 81, "", 8001, 8001)],
         ),
         ("80-81", [PortRequest("tcp", 80, "", 0, 0), PortRequest("tcp", 81, "", 0, 0)]),
+        ("published=8080,target=80", [PortRequest("tcp", 80, "", 8080, 8080)]),
+        ("target=53,protocol=udp,mode=host", [PortRequest("udp", 53, "", 0, 0)]),
+        ("published=8080,target=80,host_ip=::1", [PortRequest("tcp", 80, "::1", 8080, 8080)]),
     ],
 )
 def test_publish_specs_read_as_docker_reads_them(spec: str, expected: list[PortRequest]) -> None:
@@ -42,6 +46,8 @@ def test_publish_specs_read_as_docker_reads_them(spec: str, expected: list[PortR
     ("spec", "message"),
     [
         ("abc", "invalid containerPort: abc"),
+        ("published=8080", "missing mandatory field 'target'"),
+        ("target=80,to=1", "invalid field 'to=1' must be a key=value pair"),
         ("+80", "invalid containerPort: +80"),
         ("8_080:80", "invalid hostPort: 8_080"),
         ("80: 80", "invalid containerPort:  80"),
@@ -129,3 +135,11 @@ def test_port_command_lines() -> None:
     assert port_lines(PUBLISHED, "80") == ["0.0.0.0:8080", "[::]:8080"]
     assert port_lines(PUBLISHED, "53/udp") == ["127.0.0.1:5353"]
     assert port_lines(PUBLISHED, "81") == []
+
+
+def test_filter_ports_name_docker_map_keys() -> None:
+    assert port_keys("80") == ["80/tcp"]
+    assert port_keys("53/udp") == ["53/udp"]
+    assert port_keys("8000-8002/tcp") == ["8000/tcp", "8001/tcp", "8002/tcp"]
+    with pytest.raises(ConfigError):
+        port_keys("eighty")

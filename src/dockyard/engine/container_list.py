@@ -16,7 +16,7 @@ from dockyard.store import images as records
 from dockyard.store.containers import ContainerRecord
 from dockyard.store.lite import StoreView
 
-_FILTERS = ("status", "name", "id", "ancestor", "label")
+_FILTERS = ("status", "name", "id", "ancestor", "label", "publish", "expose")
 _STATUSES = ("created", "restarting", "running", "removing", "paused", "exited", "dead")
 
 
@@ -59,6 +59,10 @@ def parse_filters(specs: list[str]) -> dict[str, list[str]]:
             raise ConfigError(f"invalid filter '{spec}'")
         if key == "status" and value not in _STATUSES:
             raise ConfigError(f"invalid filter 'status={value}'")
+        if key in ("publish", "expose"):
+            from dockyard.network.ports import port_keys
+
+            port_keys(value)  # a bad port is refused now, as docker does
         filters.setdefault(key, []).append(value)
     return filters
 
@@ -74,6 +78,8 @@ def _matches(store: StoreView, row: ContainerRow, filters: dict[str, list[str]])
             or _same_image(store, v, record)
         ),
         "label": lambda v: _has_label(record, v),
+        "publish": lambda v: _has_port(record.host_config.get("PortBindings"), v),
+        "expose": lambda v: _has_port(record.config.get("ExposedPorts"), v),
     }
     return all(any(checks[key](v) for v in values) for key, values in filters.items())
 
@@ -83,6 +89,15 @@ def _same_image(store: StoreView, name: str, record: ContainerRecord) -> bool:
         return records.resolve_image(store.conn, name) == record.image_id
     except (ImageNotFound, InvalidReference):
         return False
+
+
+def _has_port(ports: dict[str, Any] | None, spec: str) -> bool:
+    """``publish=80`` / ``expose=8000-8080/udp``: a container port of the container's."""
+    if not ports:
+        return False
+    from dockyard.network.ports import port_keys
+
+    return any(key in ports for key in port_keys(spec))
 
 
 def _has_label(record: ContainerRecord, spec: str) -> bool:

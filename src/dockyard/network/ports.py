@@ -86,9 +86,35 @@ def _host_ip(text: str) -> str:
     return text
 
 
+_LONG_KEYS = ("target", "published", "protocol", "mode", "host_ip")
+
+
+def _short_form(spec: str) -> str:
+    """docker's long syntax (``published=8080,target=80,protocol=udp``) as the short one."""
+    fields: dict[str, str] = {}
+    for item in spec.split(","):
+        key, eq, value = item.partition("=")
+        if not eq or key not in _LONG_KEYS:
+            raise ConfigError(f"invalid field '{item}' must be a key=value pair")
+        fields[key] = value
+    if not fields.get("target"):
+        raise ConfigError("missing mandatory field 'target'")
+    if fields.get("mode", "ingress") not in ("ingress", "host"):
+        raise ConfigError(f"invalid publish mode value ({fields['mode']}); must be either "
+                          "'ingress' or 'host'")  # fmt: skip
+    host_ip = fields.get("host_ip", "")
+    host_ip = f"[{host_ip}]" if ":" in host_ip else host_ip
+    published = fields.get("published", "")
+    short = f"{published}:{fields['target']}/{fields.get('protocol') or 'tcp'}"
+    return f"{host_ip}:{short}" if host_ip else short
+
+
 def parse_publish(spec: str) -> list[PortRequest]:
-    """One ``-p`` value as the container ports it publishes."""
-    raw_ip, host_text, container_text = _split_parts(spec.strip())
+    """One ``-p`` value as the container ports it publishes (short or long syntax)."""
+    spec = spec.strip()
+    if "=" in spec:
+        spec = _short_form(spec)
+    raw_ip, host_text, container_text = _split_parts(spec)
     ip = _host_ip(raw_ip)
     container_text, proto = _split_proto(container_text)
     if not container_text:
@@ -114,6 +140,13 @@ def parse_publish(spec: str) -> list[PortRequest]:
 
 def port_key(proto: str, port: int) -> str:
     return f"{port}/{proto}"
+
+
+def port_keys(spec: str) -> list[str]:
+    """``80``, ``80/udp`` or ``8000-8080/tcp`` as the keys docker's maps use (``80/tcp``)."""
+    port_text, proto = _split_proto(spec)
+    start, end = _port_range(port_text, "port")
+    return [port_key(proto, port) for port in range(start, end + 1)]
 
 
 def _host_port_text(request: PortRequest) -> str:
