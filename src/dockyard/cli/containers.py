@@ -1,4 +1,5 @@
-"""Container commands: ps, stop, kill, restart, rm, logs, wait, rename, port (+ ``container``)."""
+"""Container commands: ps, stop, kill, restart, rm, logs, wait, rename, port, pause,
+unpause, top (+ ``container``)."""
 
 from __future__ import annotations
 
@@ -197,6 +198,41 @@ def rename(ctx: click.Context, container: str, new_name: str) -> None:
     rename_container(store, resolve_container(store.conn, container), new_name)
 
 
+@click.command("pause")
+@click.argument("containers", nargs=-1, required=True)
+@click.pass_context
+def pause(ctx: click.Context, containers: tuple[str, ...]) -> None:
+    """Pause all processes within one or more containers."""
+    from dockyard.engine.container_ops import pause_container
+
+    store = get_lite_store(ctx)
+    for_each_container(store, containers, lambda record: pause_container(store, record))
+
+
+@click.command("unpause")
+@click.argument("containers", nargs=-1, required=True)
+@click.pass_context
+def unpause(ctx: click.Context, containers: tuple[str, ...]) -> None:
+    """Unpause all processes within one or more containers."""
+    from dockyard.engine.container_ops import unpause_container
+
+    store = get_lite_store(ctx)
+    for_each_container(store, containers, lambda record: unpause_container(store, record))
+
+
+@click.command("top", context_settings={"ignore_unknown_options": True})
+@click.argument("container")
+@click.argument("ps_args", nargs=-1, type=click.UNPROCESSED)
+@click.pass_context
+def top(ctx: click.Context, container: str, ps_args: tuple[str, ...]) -> None:
+    """Display the running processes of a container."""
+    from dockyard.engine.container_top import top as container_top
+
+    store = get_lite_store(ctx)
+    titles, rows = container_top(store, resolve_container(store.conn, container), list(ps_args))
+    print_table(titles, rows, min_width=20)
+
+
 @click.command("port")
 @click.argument("container")
 @click.argument("private_port", required=False)
@@ -236,6 +272,9 @@ def _register() -> None:
         "wait": wait,
         "rename": rename,
         "port": port,
+        "pause": pause,
+        "unpause": unpause,
+        "top": top,
         "run": run.run,
         "create": run.create,
         "start": run.start,

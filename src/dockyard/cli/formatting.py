@@ -24,13 +24,15 @@ class TemplateFailed(click.exceptions.Exit):
         super().__init__(code)
 
 
-def print_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
-    """Columns as docker's tabwriter pads them: widest cell + 3, at least 10."""
+def print_table(
+    headers: Sequence[str], rows: Sequence[Sequence[str]], min_width: int = 10
+) -> None:
+    """Columns as docker's tabwriter pads them: widest cell + 3, at least ``min_width``."""
     columns = max(len(row) for row in [headers, *rows])
     widths = [0] * columns
     for row in [headers, *rows]:
         for i, cell in enumerate(row):
-            widths[i] = max(widths[i], len(cell) + 3, 10)
+            widths[i] = max(widths[i], len(cell) + 3, min_width)
     for row in [list(headers), *rows]:
         cells = [cell.ljust(widths[i]) for i, cell in enumerate(row[:-1])]
         click.echo(("".join(cells) + row[-1]).rstrip())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from dockyard.engine.container_ops import _runtime, status_of, wait_exited
+from dockyard.engine.container_ops import _runtime, is_paused, status_of, wait_exited
 from dockyard.engine.containers import container_dir
 from dockyard.errors import Conflict, MonitorLost
 from dockyard.runtime.logs import log_path, read_logs
@@ -33,6 +33,8 @@ def exec_command(
     state = status_of(store, record)
     if not state.running:
         raise Conflict(f"container {record.id} is not running")
+    if is_paused(store, record, state):  # the command would hang, frozen with it
+        raise Conflict(f"Container {record.id} is paused, unpause the container before exec")
     opts = ExecOptions(
         args=command,
         env=list(env),

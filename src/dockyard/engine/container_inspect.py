@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dockyard.engine.container_ops import status_of
+from dockyard.engine.container_ops import is_paused, status_of
 from dockyard.engine.container_start import has_mounts, lower_dirs
 from dockyard.engine.containers import container_dir
 from dockyard.engine.inspect_image import container_config_view
@@ -48,12 +48,12 @@ _HOST_DEFAULTS: dict[str, Any] = {
 }
 
 
-def state_view(state: ContainerState) -> dict[str, Any]:
+def state_view(state: ContainerState, paused: bool = False) -> dict[str, Any]:
     status = state.status
     return {
-        "Status": status,
+        "Status": "paused" if paused else status,
         "Running": status == "running",
-        "Paused": False,
+        "Paused": paused,
         "Restarting": False,
         "OOMKilled": False,
         "Dead": False,
@@ -96,7 +96,7 @@ def inspect_container(store: StoreView, record: ContainerRecord) -> dict[str, An
         "Created": record.created,
         "Path": record.path,
         "Args": record.args,
-        "State": state_view(state),
+        "State": state_view(state, is_paused(store, record, state)),
         "Image": str(record.image_id),
         "ResolvConfPath": str(directory / "resolv.conf"),
         "HostnamePath": str(directory / "hostname"),

@@ -62,6 +62,30 @@ def frozen(store: StoreView, record: ContainerRecord) -> Iterator[None]:
         yield
 
 
+def is_paused(store: StoreView, record: ContainerRecord, state: ContainerState) -> bool:
+    """Paused by the user (``pause``): running, with every process frozen."""
+    return state.running and freezer.user_paused(container_dir(store, record.id))
+
+
+def pause_container(store: StoreView, record: ContainerRecord) -> None:
+    state = status_of(store, record)
+    freezer.pause_for_user(container_dir(store, record.id), _runtime(store, record, state),
+                           record.id, lambda: status_of(store, record).running)  # fmt: skip
+
+
+def unpause_container(store: StoreView, record: ContainerRecord) -> None:
+    state = status_of(store, record)
+    if not state.running:
+        raise Conflict(f"Container {record.id} is not paused")
+    freezer.resume_for_user(container_dir(store, record.id), _runtime(store, record, state),
+                            record.id)  # fmt: skip
+
+
+def _signalled(store: StoreView, record: ContainerRecord, runtime: Runtime) -> None:
+    """A paused container cannot act on a signal until it is resumed (docker resumes it)."""
+    freezer.resume_after_signal(container_dir(store, record.id), runtime, record.id)
+
+
 def wait_exited(store: StoreView, record: ContainerRecord, timeout: float | None) -> ContainerState:
     """Poll until the container is not running (or ``timeout`` seconds pass).
 
@@ -88,8 +112,10 @@ def kill_container(store: StoreView, record: ContainerRecord, signal: str = "SIG
         raise Conflict(
             f"Cannot kill container: {record.name}: Container {record.id} is not running"
         )
+    runtime = _runtime(store, record, state)
     with contextlib.suppress(Conflict):  # it exited in between
-        _runtime(store, record, state).kill(record.id, signal)
+        runtime.kill(record.id, signal)
+    _signalled(store, record, runtime)
 
 
 def stop_container(store: StoreView, record: ContainerRecord, timeout: int | None = None) -> None:
@@ -105,10 +131,12 @@ def stop_container(store: StoreView, record: ContainerRecord, timeout: int | Non
             runtime.kill(record.id, signal)
         except Conflict:
             return
+        _signalled(store, record, runtime)
         if not wait_exited(store, record, None if wait < 0 else wait).running:
             return
     with contextlib.suppress(Conflict):
         runtime.kill(record.id, "SIGKILL", all_processes=True)
+    _signalled(store, record, runtime)
     wait_exited(store, record, None)
 
 
@@ -139,6 +167,7 @@ def remove_container(
             runtime = _runtime(store, record, state)
             with contextlib.suppress(Conflict):
                 runtime.kill(record.id, "SIGKILL", all_processes=True)
+            _signalled(store, record, runtime)
             if wait_exited(store, record, DEFAULT_STOP_TIMEOUT).running:
                 runtime.delete(record.id, force=True)
         anonymous = _anonymous_volumes(store, record) if remove_volumes else []

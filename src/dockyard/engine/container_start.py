@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from dockyard.engine import freezer
 from dockyard.engine.containers import container_dir, run_options
 from dockyard.runtime.mounts import Mount
 from dockyard.runtime.overlay import ensure_init_layer, is_mounted, mount_rootfs, unmount_rootfs
@@ -92,6 +93,7 @@ def prepare_bundle(store: StoreView, record: ContainerRecord) -> Path:
     from dockyard.runtime.etcfiles import write_etc_files
 
     directory = container_dir(store, record.id)
+    freezer.forget_user_pause(directory)  # left by a paused container that was killed
     merged = mount_container(store, record)
     try:
         opts = run_options(record)

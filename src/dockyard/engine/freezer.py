@@ -1,4 +1,5 @@
-"""Pausing a running container (cgroup freezer) for a commit or a copy, kill -9 safe.
+"""Pausing a running container (cgroup freezer): for a commit or a copy, kill -9 safe;
+and for the user (``pause`` / ``unpause``).
 
 docker's daemon pauses a container for ``commit`` and ``cp`` and always resumes it.
 Here the pausing process is the ``dockyard`` command itself: killed while it holds
@@ -9,6 +10,11 @@ container is paused and leaves a mark beside it; whoever next looks at the conta
 resumes it. The lock also keeps two pausers of one container from resuming it under
 each other's feet. (Not covered: a pauser killed while ``runc pause`` itself runs,
 whose orphaned runc may freeze the container after a thaw already looked.)
+
+A user's ``pause`` leaves a mark of its own (``paused``), taken under the same lock:
+it stays until ``unpause`` (or a signal from ``stop`` / ``kill``, after which docker
+resumes the container so that it can act on it). A commit of a paused container
+leaves it paused, as docker's does.
 """
 
 from __future__ import annotations
@@ -18,11 +24,12 @@ import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from dockyard.errors import ContainerNotFound, DockyardError
+from dockyard.errors import Conflict, ContainerNotFound, DockyardError
 from dockyard.runtime.runc import Runtime
 from dockyard.store.locks import file_lock, try_lock
 
 FREEZE_MARK = "frozen"  # in the container directory while it is (being) paused
+USER_PAUSE_MARK = "paused"  # while the user has it paused
 _FREEZE_LOCK = "freeze.lock"
 
 
@@ -36,8 +43,8 @@ def frozen(
     made us wait while the container exited.
     """
     with file_lock(directory / _FREEZE_LOCK):
-        if not still_running():
-            yield
+        if not still_running() or user_paused(directory):
+            yield  # nothing runs to race us; a paused container stays paused
             return
         mark = directory / FREEZE_MARK
         mark.touch()  # before the pause: a pauser killed in between leaves the mark
@@ -88,3 +95,62 @@ def _resumed_or_not_paused(runtime: Runtime, container_id: str) -> bool:
     except DockyardError:
         return False
     return True
+
+
+def user_paused(directory: Path) -> bool:
+    """Whether the user paused the container (only meaningful while it runs)."""
+    return (directory / USER_PAUSE_MARK).exists()
+
+
+def pause_for_user(
+    directory: Path, runtime: Runtime, container_id: str, still_running: Callable[[], bool]
+) -> None:
+    """``pause``: freeze every process of the container until ``unpause``."""
+    with file_lock(directory / _FREEZE_LOCK):
+        if not still_running():
+            raise Conflict(f"Container {container_id} is not running")
+        mark = directory / USER_PAUSE_MARK
+        if mark.exists():
+            raise Conflict(f"Container {container_id} is already paused")
+        mark.touch()  # first: a pause without its mark would look running, and hang exec
+        try:
+            runtime.pause(container_id)
+        except BaseException:
+            mark.unlink(missing_ok=True)
+            raise
+
+
+def resume_for_user(directory: Path, runtime: Runtime, container_id: str) -> None:
+    """``unpause``; ``Conflict`` if the user had not paused it."""
+    with file_lock(directory / _FREEZE_LOCK):
+        mark = directory / USER_PAUSE_MARK
+        if not mark.exists():
+            raise Conflict(f"Container {container_id} is not paused")
+        _resume(runtime, container_id)
+        mark.unlink()
+
+
+def resume_after_signal(directory: Path, runtime: Runtime, container_id: str) -> None:
+    """After ``stop`` / ``kill`` signalled a paused container: let it act on the signal."""
+    if not user_paused(directory):
+        return
+    with file_lock(directory / _FREEZE_LOCK):
+        if (directory / USER_PAUSE_MARK).exists():
+            with contextlib.suppress(ContainerNotFound):
+                _resume(runtime, container_id)
+            (directory / USER_PAUSE_MARK).unlink(missing_ok=True)
+
+
+def forget_user_pause(directory: Path) -> None:
+    """At a start: a mark left by a paused container that was killed is stale."""
+    (directory / USER_PAUSE_MARK).unlink(missing_ok=True)
+
+
+def _resume(runtime: Runtime, container_id: str) -> None:
+    """``runtime resume``, content when the container is not frozen after all (a pauser
+    killed between its mark and its ``runtime pause``)."""
+    try:
+        runtime.resume(container_id)
+    except DockyardError:
+        if runtime.state(container_id).get("status") == "paused":
+            raise

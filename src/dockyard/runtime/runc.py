@@ -237,6 +237,15 @@ class Runtime:
     def resume(self, container_id: str) -> None:
         self._call("resume", container_id)
 
+    def pids(self, container_id: str) -> list[int]:
+        """The host pids of every process in the container (``runtime ps``)."""
+        out = self._call("ps", "--format", "json", container_id)
+        try:
+            pids = json.loads(out or b"null") or []
+        except ValueError as exc:
+            raise OCIRuntimeFailed(self._argv("ps"), 0, f"bad ps JSON: {exc}") from exc
+        return [int(pid) for pid in pids]
+
     def delete(self, container_id: str, *, force: bool = False) -> None:
         """Forget the container (``--force`` kills it first); a no-op if unknown."""
         with contextlib.suppress(ContainerNotFound):
