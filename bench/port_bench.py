@@ -39,10 +39,16 @@ HTTPD = ["httpd", "-f", "-p", "80", "-h", "/etc"]
 CHUNK = b"\0" * (1 << 20)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def _free_ports(count: int) -> list[int]:
+    """Distinct free ports: all bound at once, so the kernel cannot hand one out twice."""
+    socks = [socket.socket() for _ in range(count)]
+    try:
+        for sock in socks:
+            sock.bind(("127.0.0.1", 0))
+        return [int(sock.getsockname()[1]) for sock in socks]
+    finally:
+        for sock in socks:
+            sock.close()
 
 
 def _run(argv: list[str]) -> str:
@@ -55,11 +61,10 @@ def _run(argv: list[str]) -> str:
 class Engine:
     """One engine's containers: a sink and a web server, each on a published port."""
 
-    def __init__(self, name: str, argv: list[str]) -> None:
+    def __init__(self, name: str, argv: list[str], ports: list[int]) -> None:
         self.name = name
         self.argv = argv
-        self.sink_port = _free_port()
-        self.web_port = _free_port()
+        self.sink_port, self.web_port = ports
 
     def start(self, rootfs: Path) -> None:
         _run([*self.argv, "import", str(rootfs), IMAGE])
@@ -176,8 +181,9 @@ def main(argv: list[str]) -> int:
             root = Path(tempfile.mkdtemp(prefix="dockyard-port-bench-", dir=scratch.path))
             local = fixtures.REPO_ROOT / ".venv" / "bin" / "dockyard"
             binary = os.environ.get("DOCKYARD_BIN") or str(local)
-            engines = [Engine("dockyard", [binary, "--root", str(root)]),
-                       Engine("docker", fixtures.docker_argv())]  # fmt: skip
+            ports = _free_ports(4)
+            engines = [Engine("dockyard", [binary, "--root", str(root)], ports[:2]),
+                       Engine("docker", fixtures.docker_argv(), ports[2:])]  # fmt: skip
             for engine in engines:
                 stack.callback(engine.stop)  # before the scratch dockerd stops
                 engine.start(rootfs)

@@ -9,7 +9,8 @@
 # DOCKYARD_DOCKERD_NETWORK=bridge starts it as installed instead (for the benches that
 # compare docker's default network and its published ports): its default bridge network
 # on a bridge of our own ($BRIDGE), iptables on. `stop` then deletes the bridge and puts
-# back the iptables rules and ip_forward it found.
+# back the iptables rules (filter and nat, whole: rules others added meanwhile go too,
+# so this is for a machine that runs benches) and the ip_forward it found.
 set -eu
 
 ROOT=${DOCKYARD_DOCKERD_ROOT:-/tmp/dockyard-dockerd}
@@ -27,8 +28,12 @@ start() {
     mkdir -p "$ROOT/data" "$ROOT/exec"
     netflags="--iptables=false --ip-masq=false --bridge=none"
     if [ "$NETWORK" = bridge ]; then
-        iptables-save >"$ROOT/iptables.saved"
-        cat /proc/sys/net/ipv4/ip_forward >"$ROOT/ip_forward.saved"
+        if [ -e "$ROOT/iptables.saved" ] || ip link show "$BRIDGE" >/dev/null 2>&1; then
+            echo "a bridge-mode dockerd was not stopped ($BRIDGE exists or $ROOT holds" \
+                 "saved rules): run '$0 stop' with its root, or 'ip link del $BRIDGE'" >&2
+            exit 1
+        fi
+        save_network
         ip link add "$BRIDGE" type bridge
         ip addr add "$BRIDGE_CIDR" dev "$BRIDGE"
         ip link set "$BRIDGE" up
@@ -60,6 +65,20 @@ stop() {
         rm -f "$PIDFILE"
     fi
     restore_network
+}
+
+save_network() {
+    # iptables-restore rewrites only the tables named in its input: name filter and nat
+    # even when empty now, so that docker's chains and rules in them go too.
+    iptables-save >"$ROOT/iptables.tmp"
+    grep -q '^\*filter' "$ROOT/iptables.tmp" ||
+        printf '*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n' \
+            >>"$ROOT/iptables.tmp"
+    grep -q '^\*nat' "$ROOT/iptables.tmp" ||
+        printf '*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\nCOMMIT\n' \
+            >>"$ROOT/iptables.tmp"
+    cat /proc/sys/net/ipv4/ip_forward >"$ROOT/ip_forward.saved"
+    mv "$ROOT/iptables.tmp" "$ROOT/iptables.saved"  # last: its presence means "saved"
 }
 
 restore_network() {

@@ -148,22 +148,28 @@ def test_published_port_serves_the_container_and_follows_stop_and_start(
 
 
 def test_ps_filters_by_published_and_exposed_port(dockyard: Dockyard, web: tuple[str, int]) -> None:
-    name, _ = web
+    """moby's filters: ``publish`` names a host port, ``expose`` a container port, of
+    the ports ``ps`` shows (running containers only); either may match."""
+    name, port = web
     dockyard.run("run", "-d", "--name", "plain", "--expose", "81/udp", "busybox", "sleep", "60")
+    dockyard.run("create", "--name", "stopped", "-p", "80", "--expose", "81/udp", "busybox", "true")
     try:
-        def names(spec: str) -> list[str]:
-            return dockyard.run("ps", "-f", spec, "--format", "{{.Names}}").stdout.split()
+        def names(*specs: str) -> list[str]:
+            filters = [arg for spec in specs for arg in ("-f", spec)]
+            listed = dockyard.run("ps", "-a", *filters, "--format", "{{.Names}}").stdout
+            return sorted(listed.split())
 
-        assert names("publish=80") == [name]
-        assert names("publish=80/tcp") == [name]
-        assert names("publish=79-81") == [name]
-        assert names("publish=81/udp") == []
-        assert names("expose=81/udp") == ["plain"]
+        assert names(f"publish={port}") == [name]
+        assert names(f"publish={port}/tcp") == [name]
+        assert names(f"publish={port - 1}-{port + 1}") == [name]
+        assert names(f"publish={port}/udp") == []
         assert names("expose=80") == [name]
-        bad = dockyard.fails("ps", "-f", "publish=eighty")
-        assert bad.stderr == "Error: invalid port: eighty\n"
+        assert names("expose=81/udp") == ["plain"]
+        assert names(f"publish={port}", "expose=81/udp") == sorted([name, "plain"])
+        bad = dockyard.fails("ps", "-f", "publish=127.0.0.1:80")
+        assert bad.stderr == "Error: filter for 'publish' should not contain ':': 127.0.0.1:80\n"
     finally:
-        dockyard.run("rm", "-f", "plain")
+        dockyard.run("rm", "-f", "plain", "stopped")
 
 
 def test_a_taken_port_fails_the_run_and_starts_nothing(dockyard: Dockyard, busybox: str) -> None:

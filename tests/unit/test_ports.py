@@ -6,12 +6,12 @@ import pytest
 
 from dockyard.errors import ConfigError
 from dockyard.network.ports import (
+    PortFilter,
     PortRequest,
     display_ports,
     exposed_ports,
     parse_publish,
     port_bindings,
-    port_keys,
     port_lines,
     requests_from_host_config,
 )
@@ -35,7 +35,8 @@ from dockyard.network.ports import (
         ("80-81", [PortRequest("tcp", 80, "", 0, 0), PortRequest("tcp", 81, "", 0, 0)]),
         ("published=8080,target=80", [PortRequest("tcp", 80, "", 8080, 8080)]),
         ("target=53,protocol=udp,mode=host", [PortRequest("udp", 53, "", 0, 0)]),
-        ("published=8080,target=80,host_ip=::1", [PortRequest("tcp", 80, "::1", 8080, 8080)]),
+        # as docker/cli: keys it does not know (host_ip, name) are ignored
+        ("published=8080,target=80,host_ip=::1,name=web", [PortRequest("tcp", 80, "", 8080, 8080)]),
     ],
 )
 def test_publish_specs_read_as_docker_reads_them(spec: str, expected: list[PortRequest]) -> None:
@@ -46,8 +47,8 @@ def test_publish_specs_read_as_docker_reads_them(spec: str, expected: list[PortR
     ("spec", "message"),
     [
         ("abc", "invalid containerPort: abc"),
-        ("published=8080", "missing mandatory field 'target'"),
-        ("target=80,to=1", "invalid field 'to=1' must be a key=value pair"),
+        ("published=8080", "no port specified: 8080:/tcp<empty>"),
+        ("target=80,x", "invalid publish opts format (should be name=value but got 'x')"),
         ("+80", "invalid containerPort: +80"),
         ("8_080:80", "invalid hostPort: 8_080"),
         ("80: 80", "invalid containerPort:  80"),
@@ -137,9 +138,13 @@ def test_port_command_lines() -> None:
     assert port_lines(PUBLISHED, "81") == []
 
 
-def test_filter_ports_name_docker_map_keys() -> None:
-    assert port_keys("80") == ["80/tcp"]
-    assert port_keys("53/udp") == ["53/udp"]
-    assert port_keys("8000-8002/tcp") == ["8000/tcp", "8001/tcp", "8002/tcp"]
+def test_ps_port_filters_read_as_mobys() -> None:
+    assert PortFilter.parse("publish", "80") == PortFilter(80, 80, "tcp")
+    assert PortFilter.parse("expose", "8000-8002/udp") == PortFilter(8000, 8002, "udp")
+    assert PortFilter.parse("expose", "8000-8002/udp").matches(8001, "udp")
+    assert not PortFilter.parse("publish", "80/TCP").matches(80, "tcp")  # as given, as moby
+    with pytest.raises(ConfigError) as colon:
+        PortFilter.parse("publish", "127.0.0.1:80")
+    assert str(colon.value) == "filter for 'publish' should not contain ':': 127.0.0.1:80"
     with pytest.raises(ConfigError):
-        port_keys("eighty")
+        PortFilter.parse("expose", "eighty")

@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from dockyard.engine.container_ops import status_of
+from dockyard.engine.container_ops import is_paused, status_of
 from dockyard.engine.timefmt import human_duration, parse_rfc3339
 from dockyard.errors import ConfigError, ImageNotFound, InvalidReference
 from dockyard.runtime.state import ContainerState
@@ -17,6 +17,7 @@ from dockyard.store.containers import ContainerRecord
 from dockyard.store.lite import StoreView
 
 _FILTERS = ("status", "name", "id", "ancestor", "label", "publish", "expose")
+_PORT_FILTERS = ("publish", "expose")
 _STATUSES = ("created", "restarting", "running", "removing", "paused", "exited", "dead")
 
 
@@ -24,6 +25,12 @@ _STATUSES = ("created", "restarting", "running", "removing", "paused", "exited",
 class ContainerRow:
     record: ContainerRecord
     state: ContainerState
+    paused: bool = False
+
+    @property
+    def status(self) -> str:
+        """docker's State.Status: ``paused`` for a running container the user paused."""
+        return "paused" if self.paused else self.state.status
 
 
 def _elapsed(stamp: str, now: float) -> str:
@@ -31,11 +38,12 @@ def _elapsed(stamp: str, now: float) -> str:
     return human_duration(max(now - parsed.timestamp(), 0)) if parsed else ""
 
 
-def status_text(state: ContainerState, now: float | None = None) -> str:
-    """``Up 5 seconds``, ``Exited (0) 3 seconds ago`` or ``Created``, as ``docker ps``."""
+def status_text(state: ContainerState, now: float | None = None, paused: bool = False) -> str:
+    """``Up 5 seconds``, ``Up 1 minute (Paused)``, ``Exited (0) 3 seconds ago`` or
+    ``Created``, as ``docker ps``."""
     now = time.time() if now is None else now
     if state.running:
-        return f"Up {_elapsed(state.started_at, now)}"
+        return f"Up {_elapsed(state.started_at, now)}" + (" (Paused)" if paused else "")
     if state.status == "exited" and state.finished_at:
         return f"Exited ({state.exit_code}) {_elapsed(state.finished_at, now)} ago"
     return "Created"
@@ -59,10 +67,10 @@ def parse_filters(specs: list[str]) -> dict[str, list[str]]:
             raise ConfigError(f"invalid filter '{spec}'")
         if key == "status" and value not in _STATUSES:
             raise ConfigError(f"invalid filter 'status={value}'")
-        if key in ("publish", "expose"):
-            from dockyard.network.ports import port_keys
+        if key in _PORT_FILTERS:
+            from dockyard.network.ports import PortFilter
 
-            port_keys(value)  # a bad port is refused now, as docker does
+            PortFilter.parse(key, value)  # a bad port is refused now, as docker does
         filters.setdefault(key, []).append(value)
     return filters
 
@@ -70,7 +78,7 @@ def parse_filters(specs: list[str]) -> dict[str, list[str]]:
 def _matches(store: StoreView, row: ContainerRow, filters: dict[str, list[str]]) -> bool:
     record = row.record
     checks: dict[str, Any] = {
-        "status": lambda v: row.state.status == v,
+        "status": lambda v: row.status == v,
         "name": lambda v: re.search(v, record.name) is not None,
         "id": record.id.startswith,
         "ancestor": lambda v: (
@@ -78,10 +86,27 @@ def _matches(store: StoreView, row: ContainerRow, filters: dict[str, list[str]])
             or _same_image(store, v, record)
         ),
         "label": lambda v: _has_label(record, v),
-        "publish": lambda v: _has_port(record.host_config.get("PortBindings"), v),
-        "expose": lambda v: _has_port(record.config.get("ExposedPorts"), v),
     }
-    return all(any(checks[key](v) for v in values) for key, values in filters.items())
+    ports = {key: values for key, values in filters.items() if key in _PORT_FILTERS}
+    if ports and not _port_filter_matches(row, ports):
+        return False
+    return all(any(checks[key](v) for v in values)
+               for key, values in filters.items() if key not in _PORT_FILTERS)  # fmt: skip
+
+
+def _port_filter_matches(row: ContainerRow, filters: dict[str, list[str]]) -> bool:
+    """moby's publish / expose filters (one test, either may match) over the ports that
+    ``ps`` shows: ``publish`` names a host port, ``expose`` a container port."""
+    from dockyard.network.ports import PortFilter, port_summary
+
+    publish = [PortFilter.parse("publish", v) for v in filters.get("publish", [])]
+    expose = [PortFilter.parse("expose", v) for v in filters.get("expose", [])]
+    for private, public, proto in port_summary(row.state.ports, _shown_exposed(row)):
+        if any(f.matches(private, proto) for f in expose):
+            return True
+        if public and any(f.matches(public, proto) for f in publish):
+            return True
+    return False
 
 
 def _same_image(store: StoreView, name: str, record: ContainerRecord) -> bool:
@@ -89,15 +114,6 @@ def _same_image(store: StoreView, name: str, record: ContainerRecord) -> bool:
         return records.resolve_image(store.conn, name) == record.image_id
     except (ImageNotFound, InvalidReference):
         return False
-
-
-def _has_port(ports: dict[str, Any] | None, spec: str) -> bool:
-    """``publish=80`` / ``expose=8000-8080/udp``: a container port of the container's."""
-    if not ports:
-        return False
-    from dockyard.network.ports import port_keys
-
-    return any(key in ports for key in port_keys(spec))
 
 
 def _has_label(record: ContainerRecord, spec: str) -> bool:
@@ -114,7 +130,10 @@ def list_containers(
     filters: dict[str, list[str]] | None = None,
 ) -> list[ContainerRow]:
     """Newest first; running ones only unless ``show_all``, ``last`` or a status filter."""
-    rows = [ContainerRow(r, status_of(store, r)) for r in crecords.all_containers(store.conn)]
+    rows = []
+    for record in crecords.all_containers(store.conn):
+        state = status_of(store, record)
+        rows.append(ContainerRow(record, state, is_paused(store, record, state)))
     filters = filters or {}
     if last is not None and last >= 0:
         rows = rows[:last]
@@ -148,11 +167,18 @@ def created_at(stamp: str) -> str:
     return parsed.strftime("%Y-%m-%d %H:%M:%S +0000 UTC") if parsed else ""
 
 
+def _shown_exposed(row: ContainerRow) -> dict[str, Any] | None:
+    """The exposed ports ``ps`` knows of: a running container's, unless on the host's
+    network (docker's port summary comes from the container's network endpoint)."""
+    if not row.state.running or row.record.host_config.get("NetworkMode") == "host":
+        return None
+    return row.record.config.get("ExposedPorts") or {}
+
+
 def _ports(row: ContainerRow) -> str:
     """The PORTS column: published and exposed ports, while the container runs."""
-    exposed = row.record.config.get("ExposedPorts")
-    host_network = row.record.host_config.get("NetworkMode") == "host"
-    if not row.state.running or host_network or not (row.state.ports or exposed):
+    exposed = _shown_exposed(row)
+    if exposed is None or not (row.state.ports or exposed):
         return ""
     from dockyard.network.ports import display_ports
 
@@ -171,8 +197,8 @@ def row_item(store: StoreView, row: ContainerRow, no_trunc: bool) -> dict[str, A
         "CreatedAt": created_at(record.created),
         "RunningFor": f"{_elapsed(record.created, time.time())} ago",
         "Ports": _ports(row),
-        "State": row.state.status,
-        "Status": status_text(row.state),
+        "State": row.status,
+        "Status": status_text(row.state, paused=row.paused),
         "Size": "0B",
         "Names": record.name,
         "Labels": ",".join(f"{k}={v}" for k, v in sorted(labels.items())),

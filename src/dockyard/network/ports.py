@@ -86,27 +86,19 @@ def _host_ip(text: str) -> str:
     return text
 
 
-_LONG_KEYS = ("target", "published", "protocol", "mode", "host_ip")
-
-
 def _short_form(spec: str) -> str:
-    """docker's long syntax (``published=8080,target=80,protocol=udp``) as the short one."""
-    fields: dict[str, str] = {}
-    for item in spec.split(","):
-        key, eq, value = item.partition("=")
-        if not eq or key not in _LONG_KEYS:
-            raise ConfigError(f"invalid field '{item}' must be a key=value pair")
-        fields[key] = value
-    if not fields.get("target"):
-        raise ConfigError("missing mandatory field 'target'")
-    if fields.get("mode", "ingress") not in ("ingress", "host"):
-        raise ConfigError(f"invalid publish mode value ({fields['mode']}); must be either "
-                          "'ingress' or 'host'")  # fmt: skip
-    host_ip = fields.get("host_ip", "")
-    host_ip = f"[{host_ip}]" if ":" in host_ip else host_ip
-    published = fields.get("published", "")
-    short = f"{published}:{fields['target']}/{fields.get('protocol') or 'tcp'}"
-    return f"{host_ip}:{short}" if host_ip else short
+    """docker's long syntax (``published=8080,target=80,protocol=udp``) as the short
+    one, as docker/cli's convertToStandardNotation makes it: other keys (``mode``,
+    ``host_ip``, ...) are ignored, a missing target fails as an empty port."""
+    params = {"protocol": "tcp"}
+    for param in spec.split(","):
+        key, eq, value = param.partition("=")
+        if not eq:
+            raise ConfigError(
+                f"invalid publish opts format (should be name=value but got '{param}')"
+            )
+        params[key] = value.partition("=")[0]  # Go's Split keeps the text before a second "="
+    return f"{params.get('published', '')}:{params.get('target', '')}/{params['protocol']}"
 
 
 def parse_publish(spec: str) -> list[PortRequest]:
@@ -142,11 +134,29 @@ def port_key(proto: str, port: int) -> str:
     return f"{port}/{proto}"
 
 
-def port_keys(spec: str) -> list[str]:
-    """``80``, ``80/udp`` or ``8000-8080/tcp`` as the keys docker's maps use (``80/tcp``)."""
-    port_text, proto = _split_proto(spec)
-    start, end = _port_range(port_text, "port")
-    return [port_key(proto, port) for port in range(start, end + 1)]
+@dataclass(frozen=True)
+class PortFilter:
+    """A ``ps -f publish=`` / ``expose=`` value: a port or a range, and a protocol."""
+
+    start: int
+    end: int
+    proto: str
+
+    @classmethod
+    def parse(cls, key: str, value: str) -> PortFilter:
+        """As moby's portOp: ``80``, ``80/udp``, ``8000-8080/tcp`` (the protocol as given)."""
+        if ":" in value:
+            raise ConfigError(f"filter for '{key}' should not contain ':': {value}")
+        port_text, _, proto = value.partition("/")
+        try:
+            start, end = _port_range(port_text, "port")
+        except ConfigError:
+            raise ConfigError(f"error while looking up for {key} {port_text}: invalid port "
+                              f"'{port_text}'") from None  # fmt: skip
+        return cls(start, end, proto or "tcp")
+
+    def matches(self, port: int, proto: str) -> bool:
+        return self.start <= port <= self.end and proto == self.proto
 
 
 def _host_port_text(request: PortRequest) -> str:
@@ -221,12 +231,11 @@ def _form_group(key: str, first: int, last: int) -> str:
     return f"{group}/{proto}"
 
 
-def display_ports(published: PortMap, exposed: dict[str, Any] | None) -> str:
-    """``ps``'s PORTS column, as docker/cli's DisplayablePorts writes it: runs of
-    consecutive ports grouped into ranges (``0.0.0.0:8000-8002->8000-8002/tcp``),
-    exposed-only ports as ``443/tcp``, ports published elsewhere than their own
-    number last (``0.0.0.0:8080->80/tcp``)."""
-    ports: list[tuple[int, str, int, str]] = []  # (private, ip, public, proto)
+def _summary(published: PortMap, exposed: dict[str, Any] | None) -> (
+        list[tuple[int, str, int, str]]):  # fmt: skip
+    """docker's port summary of a container: (private, host ip, public, proto), public 0
+    for a port that is exposed only."""
+    ports: list[tuple[int, str, int, str]] = []
     for key in set(published) | set(exposed or {}):
         proto, private = _parse_key(key)
         entries = published.get(key) or []
@@ -234,6 +243,22 @@ def display_ports(published: PortMap, exposed: dict[str, Any] | None) -> str:
             ports.append((private, "", 0, proto))
         for entry in entries:
             ports.append((private, entry["HostIp"], int(entry["HostPort"]), proto))
+    return ports
+
+
+def port_summary(published: PortMap, exposed: dict[str, Any] | None) -> (
+        list[tuple[int, int, str]]):  # fmt: skip
+    """(private, public, proto) of each port ``ps`` shows; what its filters look at."""
+    return [(private, public, proto) for private, _, public, proto in
+            _summary(published, exposed)]  # fmt: skip
+
+
+def display_ports(published: PortMap, exposed: dict[str, Any] | None) -> str:
+    """``ps``'s PORTS column, as docker/cli's DisplayablePorts writes it: runs of
+    consecutive ports grouped into ranges (``0.0.0.0:8000-8002->8000-8002/tcp``),
+    exposed-only ports as ``443/tcp``, ports published elsewhere than their own
+    number last (``0.0.0.0:8080->80/tcp``)."""
+    ports = _summary(published, exposed)
     groups: dict[str, list[int]] = {}
     result: list[str] = []
     host_mappings: list[str] = []
