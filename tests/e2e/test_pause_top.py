@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
 import time
 
-from tests.conftest import Dockyard
+from tests.conftest import DOCKYARD, Dockyard
 from tests.e2e.container_helpers import assert_nothing_left, needs_containers
 
 pytestmark = needs_containers
@@ -46,6 +48,17 @@ def test_pause_freezes_until_unpause(dockyard: Dockyard, busybox: str) -> None:
     assert dockyard.run("unpause", "pz").stdout == "pz\n"
     assert grows(dockyard, "pz")
     assert dockyard.run("exec", "pz", "echo", "in").stdout == "in\n"
+    dockyard.run("pause", "pz")
+    assert dockyard.fails("start", "pz").stderr == (
+        "Error: cannot start a paused container, try unpause instead\n"
+    )
+    assert dockyard.fails("attach", "pz").stderr == (
+        f"Error: container {container_id} is paused, unpause the container before attach\n"
+    )
+    assert dockyard.fails("rm", "pz").stderr == (
+        'Error: cannot remove container "/pz": container is paused and must be unpaused first\n'
+    )
+    dockyard.run("unpause", "pz")
     not_paused = dockyard.fails("unpause", "pz")
     assert not_paused.stderr == f"Error: Container {container_id} is not paused\n"
 
@@ -73,6 +86,23 @@ def test_stop_resumes_a_paused_container_so_it_can_act_on_the_signal(
     dockyard.run("start", "trapper")  # a new run starts unpaused
     assert dockyard.run("inspect", "-f", "{{.State.Paused}}", "trapper").stdout == "false\n"
     dockyard.run("rm", "-f", "trapper")
+
+
+def test_a_signal_that_is_not_the_stop_signal_leaves_it_paused(
+    dockyard: Dockyard, busybox: str
+) -> None:
+    """moby's killWithSignal: with a StopSignal set, only it (or SIGKILL) resumes."""
+    dockyard.run("commit", "--change", "STOPSIGNAL SIGUSR2",
+                 dockyard.run("create", busybox, "true").stdout.strip(), "stops/usr2")  # fmt: skip
+    script = "trap 'echo usr1' USR1; trap 'exit 5' USR2; while true; do sleep 0.05; done"
+    dockyard.run("run", "-d", "--name", "sig", "stops/usr2", "sh", "-c", script)
+    dockyard.run("pause", "sig")
+    dockyard.run("kill", "-s", "USR1", "sig")
+    assert dockyard.run("inspect", "-f", "{{.State.Status}}", "sig").stdout == "paused\n"
+    dockyard.run("kill", "-s", "USR2", "sig")
+    assert dockyard.run("wait", "sig").stdout == "5\n"
+    assert "usr1" in dockyard.run("logs", "sig").stdout  # delivered once it thawed
+    dockyard.run("rm", "-f", "sig")
 
 
 def test_commit_of_a_paused_container_leaves_it_paused(dockyard: Dockyard, busybox: str) -> None:
@@ -115,3 +145,21 @@ def test_top_lists_the_containers_processes_only(dockyard: Dockyard, busybox: st
     assert dockyard.fails("top", "still").stderr == (
         f"Error: Container {container_id} is not running\n"
     )
+
+
+def test_sig_proxy_resumes_a_paused_foreground_container(dockyard: Dockyard, busybox: str) -> None:
+    """``run``'s sig-proxy: the signal it passes on ends a paused container too."""
+    script = "trap 'exit 3' INT; echo up; while true; do sleep 0.05; done"
+    argv = [DOCKYARD, "run", "--name", "fg", busybox, "sh", "-c", script]
+    pipe = subprocess.PIPE
+    proc = subprocess.Popen(argv, env=dockyard.env(), stdout=pipe, stderr=pipe)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline() == b"up\n"
+        dockyard.run("pause", "fg")
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == 3
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        dockyard.run("rm", "-f", "fg", check=False)

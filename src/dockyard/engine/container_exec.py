@@ -76,7 +76,10 @@ def attach_container(
     record = resolve_container(store.conn, name)
     keys = DETACH_KEYS if detach_keys is None else parse_detach_keys(detach_keys)
     directory = container_dir(store, record.id)
-    sock = attach.connect(directory) if status_of(store, record).running else None
+    state = status_of(store, record)
+    if is_paused(store, record, state):  # it would hang there, ^C and all (sig-proxy)
+        raise Conflict(f"container {record.id} is paused, unpause the container before attach")
+    sock = attach.connect(directory) if state.running else None
     if sock is None:
         if status_of(store, record).running:  # started by a dockyard without attach sockets
             return _follow_log(store, record)

@@ -24,7 +24,7 @@ from dockyard.engine.containers import container_dir
 from dockyard.engine.names import check_name
 from dockyard.errors import Conflict
 from dockyard.runtime.overlay import is_mounted, unmount_rootfs
-from dockyard.runtime.runc import Runtime
+from dockyard.runtime.runc import Runtime, parse_signal
 from dockyard.runtime.state import ContainerState, current_status
 from dockyard.store import containers as crecords
 from dockyard.store.containers import ContainerRecord
@@ -81,9 +81,12 @@ def unpause_container(store: StoreView, record: ContainerRecord) -> None:
                             record.id)  # fmt: skip
 
 
-def _signalled(store: StoreView, record: ContainerRecord, runtime: Runtime) -> None:
-    """A paused container cannot act on a signal until it is resumed (docker resumes it)."""
-    freezer.resume_after_signal(container_dir(store, record.id), runtime, record.id)
+def _signalled(
+    store: StoreView, record: ContainerRecord, runtime: Runtime, signal: str = "SIGKILL"
+) -> None:
+    """Resume a paused container the signal is meant to end (freezer.resume_after_signal)."""
+    freezer.resume_after_signal(container_dir(store, record.id), runtime, record.id,
+                                parse_signal(signal), record.config.get("StopSignal"))  # fmt: skip
 
 
 def wait_exited(store: StoreView, record: ContainerRecord, timeout: float | None) -> ContainerState:
@@ -115,7 +118,7 @@ def kill_container(store: StoreView, record: ContainerRecord, signal: str = "SIG
     runtime = _runtime(store, record, state)
     with contextlib.suppress(Conflict):  # it exited in between
         runtime.kill(record.id, signal)
-    _signalled(store, record, runtime)
+    _signalled(store, record, runtime, signal)
 
 
 def stop_container(store: StoreView, record: ContainerRecord, timeout: int | None = None) -> None:
@@ -131,7 +134,7 @@ def stop_container(store: StoreView, record: ContainerRecord, timeout: int | Non
             runtime.kill(record.id, signal)
         except Conflict:
             return
-        _signalled(store, record, runtime)
+        _signalled(store, record, runtime, signal)
         if not wait_exited(store, record, None if wait < 0 else wait).running:
             return
     with contextlib.suppress(Conflict):
@@ -159,6 +162,9 @@ def remove_container(
     with container_lock(store, record.id):
         state = status_of(store, record)
         if state.running:
+            if not force and freezer.user_paused(directory):
+                raise Conflict(f'cannot remove container "/{record.name}": container is '
+                               "paused and must be unpaused first")  # fmt: skip
             if not force:
                 raise Conflict(
                     f'cannot remove container "/{record.name}": container is running: '

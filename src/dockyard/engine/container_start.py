@@ -154,11 +154,28 @@ def is_running(store: StoreView, record: ContainerRecord) -> bool:
     return current_status(container_dir(store, record.id)).running
 
 
+def _refuse_paused(store: StoreView, record: ContainerRecord) -> None:
+    """docker's start of a paused container (which runs, frozen): refused."""
+    if is_running(store, record) and freezer.user_paused(container_dir(store, record.id)):
+        from dockyard.errors import Conflict
+
+        raise Conflict("cannot start a paused container, try unpause instead")
+
+
+def _refuse_running(store: StoreView, record: ContainerRecord) -> None:
+    _refuse_paused(store, record)
+    if is_running(store, record):
+        from dockyard.errors import Conflict
+
+        raise Conflict(f"container {record.id} is already running")
+
+
 def start_detached(store: StoreView, record: ContainerRecord) -> None:
     """Start under a monitor and return once it runs; a no-op if it already does."""
     from dockyard.runtime import launch
 
     with container_lock(store, record.id):
+        _refuse_paused(store, record)
         if is_running(store, record):
             return
         bundle = prepare_bundle(store, record)
@@ -174,10 +191,7 @@ def run_in_foreground(store: StoreView, record: ContainerRecord, *, interactive:
     from dockyard.runtime.foreground import run_foreground
 
     with container_lock(store, record.id):
-        if is_running(store, record):
-            from dockyard.errors import Conflict
-
-            raise Conflict(f"container {record.id} is already running")
+        _refuse_running(store, record)
         bundle = prepare_bundle(store, record)
     try:
         return run_foreground(
@@ -186,9 +200,18 @@ def run_in_foreground(store: StoreView, record: ContainerRecord, *, interactive:
             bundle,
             stdin=0 if interactive else None,
             ports=published_ports(record),
+            after_signal=lambda signum: _resume_if_paused(store, record, signum),
         )
     finally:
         unmount_rootfs(bundle / "merged")
+
+
+def _resume_if_paused(store: StoreView, record: ContainerRecord, signum: int) -> None:
+    """After the sig-proxy passed ``signum`` on: a paused container must be resumed to act."""
+    directory = container_dir(store, record.id)
+    if freezer.user_paused(directory):
+        freezer.resume_after_signal(directory, runtime_for(store, record), record.id, signum,
+                                    record.config.get("StopSignal"))  # fmt: skip
 
 
 def run_on_terminal(store: StoreView, record: ContainerRecord, *, interactive: bool) -> int | None:
@@ -198,6 +221,7 @@ def run_on_terminal(store: StoreView, record: ContainerRecord, *, interactive: b
     from dockyard.runtime import launch
 
     with container_lock(store, record.id):
+        _refuse_running(store, record)
         bundle = prepare_bundle(store, record)
     try:
         config = _monitor_config(store, record, bundle)

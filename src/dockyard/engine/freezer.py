@@ -21,11 +21,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from dockyard.errors import Conflict, ContainerNotFound, DockyardError
-from dockyard.runtime.runc import Runtime
+from dockyard.runtime.runc import Runtime, parse_signal
 from dockyard.store.locks import file_lock, try_lock
 
 FREEZE_MARK = "frozen"  # in the container directory while it is (being) paused
@@ -115,24 +116,35 @@ def pause_for_user(
         mark.touch()  # first: a pause without its mark would look running, and hang exec
         try:
             runtime.pause(container_id)
-        except BaseException:
-            mark.unlink(missing_ok=True)
+        except DockyardError:
+            # runc may have frozen it before it failed: the mark stays if it did.
+            if not _runtime_paused(runtime, container_id):
+                mark.unlink(missing_ok=True)
             raise
+        # Interrupted (^C while runc, in a session of its own, goes on): the mark stays,
+        # so the container shows paused and ``unpause`` resumes it whatever runc did.
 
 
 def resume_for_user(directory: Path, runtime: Runtime, container_id: str) -> None:
-    """``unpause``; ``Conflict`` if the user had not paused it."""
+    """``unpause``; ``Conflict`` if it is not paused. A container frozen without our mark
+    (a ``runtime pause`` orphaned by a killed pauser) is resumed too."""
     with file_lock(directory / _FREEZE_LOCK):
         mark = directory / USER_PAUSE_MARK
-        if not mark.exists():
+        if not mark.exists() and not _runtime_paused(runtime, container_id):
             raise Conflict(f"Container {container_id} is not paused")
         _resume(runtime, container_id)
-        mark.unlink()
+        mark.unlink(missing_ok=True)
 
 
-def resume_after_signal(directory: Path, runtime: Runtime, container_id: str) -> None:
-    """After ``stop`` / ``kill`` signalled a paused container: let it act on the signal."""
+def resume_after_signal(
+    directory: Path, runtime: Runtime, container_id: str, signum: int, stop_signal: str | None
+) -> None:
+    """After a signal to a paused container, which cannot act on it while frozen: docker
+    resumes it for SIGKILL, and for any signal meant to end it (its StopSignal, or any
+    when the image set none: moby's killWithSignal)."""
     if not user_paused(directory):
+        return
+    if stop_signal and signum not in (signal.SIGKILL, parse_signal(stop_signal)):
         return
     with file_lock(directory / _FREEZE_LOCK):
         if (directory / USER_PAUSE_MARK).exists():
@@ -144,6 +156,13 @@ def resume_after_signal(directory: Path, runtime: Runtime, container_id: str) ->
 def forget_user_pause(directory: Path) -> None:
     """At a start: a mark left by a paused container that was killed is stale."""
     (directory / USER_PAUSE_MARK).unlink(missing_ok=True)
+
+
+def _runtime_paused(runtime: Runtime, container_id: str) -> bool:
+    try:
+        return runtime.state(container_id).get("status") == "paused"
+    except DockyardError:
+        return False
 
 
 def _resume(runtime: Runtime, container_id: str) -> None:

@@ -52,12 +52,14 @@ def wait(pid: int) -> int:
     return exit_code(status)
 
 
-def run_captured(argv: Sequence[str], *, stdin: int | None = None) -> tuple[int, bytes, bytes]:
+def run_captured(
+    argv: Sequence[str], *, stdin: int | None = None, setsid: bool = False
+) -> tuple[int, bytes, bytes]:
     """Run ``argv`` to completion; return (exit code, stdout, stderr)."""
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
     try:
-        pid = spawn(argv, stdin=stdin, stdout=out_w, stderr=err_w)
+        pid = spawn(argv, stdin=stdin, stdout=out_w, stderr=err_w, setsid=setsid)
     finally:
         os.close(out_w)
         os.close(err_w)

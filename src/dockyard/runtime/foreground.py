@@ -52,6 +52,7 @@ def run_foreground(
     stdout: int = 1,
     stderr: int = 2,
     ports: list[PortRequest] | None = None,
+    after_signal: Callable[[int], None] | None = None,
 ) -> int:
     """Run the container to its end; its exit code.
 
@@ -80,7 +81,8 @@ def run_foreground(
             state.ports = proxy.ports if proxy else {}
         write_state(bundle, state)
         log = LogWriter(log_path(bundle, container_id))
-        code = _run(runtime, container_id, bundle, log, stdin, {"stdout": stdout, "stderr": stderr})
+        targets = {"stdout": stdout, "stderr": stderr}
+        code = _run(runtime, container_id, bundle, log, stdin, targets, after_signal)
     except DockyardError as exc:
         from dockyard.runtime.monitor import startup_exit_code
 
@@ -108,6 +110,7 @@ def _run(
     log: LogWriter,
     stdin: int | None,
     targets: dict[str, int],
+    after_signal: Callable[[int], None] | None = None,
 ) -> int:
     runtime_log = bundle / RUNTIME_LOG
     runtime_log.write_bytes(b"")
@@ -123,7 +126,7 @@ def _run(
         for fd in (out_w, err_w, devnull):
             if fd >= 0:
                 os.close(fd)
-    saved = {sig: signal.signal(sig, forwarder(child)) for sig in PROXIED}
+    saved = {sig: signal.signal(sig, forwarder(child, after_signal)) for sig in PROXIED}
     relay = Relay(targets, log, f"{runtime.name} run failed: ".encode())
     try:
         relay.run(child, {out_r: "stdout", err_r: "stderr"})
@@ -138,10 +141,18 @@ def _run(
     return code
 
 
-def forwarder(child: int) -> Callable[[int, FrameType | None], None]:
+def forwarder(
+    child: int, after: Callable[[int], None] | None = None
+) -> Callable[[int, FrameType | None], None]:
+    """docker's sig-proxy: hand the signal to the runtime; then ``after`` (which resumes a
+    paused container the signal is meant to end)."""
+
     def forward(signum: int, _frame: FrameType | None) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.kill(child, signum)  # the runtime hands it on to the container
+        if after is not None:
+            with contextlib.suppress(DockyardError):  # a failed resume must not end us
+                after(signum)
 
     return forward
 

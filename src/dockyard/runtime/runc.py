@@ -73,10 +73,10 @@ class Runtime:
         except OSError as exc:
             raise OCIRuntimeFailed(argv, 127, f"cannot execute {self.path}: {exc}") from exc
 
-    def _call(self, *args: str) -> bytes:
+    def _call(self, *args: str, setsid: bool = False) -> bytes:
         argv = self._argv("--log-format", "json", *args)
         try:
-            code, out, err = _proc.run_captured(argv)
+            code, out, err = _proc.run_captured(argv, setsid=setsid)
         except OSError as exc:
             raise OCIRuntimeFailed(argv, 127, f"cannot execute {self.path}: {exc}") from exc
         if code != 0:
@@ -231,11 +231,14 @@ class Runtime:
             raise
 
     def pause(self, container_id: str) -> None:
-        """Freeze every process of the container (cgroup freezer), e.g. during a commit."""
-        self._call("pause", container_id)
+        """Freeze every process of the container (cgroup freezer), e.g. during a commit.
+
+        In a session of its own, as ``resume``: a ^C meant for us must not kill it
+        half-way (the cgroup frozen, runc's state not yet written)."""
+        self._call("pause", container_id, setsid=True)
 
     def resume(self, container_id: str) -> None:
-        self._call("resume", container_id)
+        self._call("resume", container_id, setsid=True)
 
     def pids(self, container_id: str) -> list[int]:
         """The host pids of every process in the container (``runtime ps``)."""
