@@ -155,6 +155,9 @@ def test_sig_proxy_resumes_a_paused_foreground_container(dockyard: Dockyard, bus
     proc = subprocess.Popen(argv, env=dockyard.env(), stdout=pipe, stderr=pipe)
     try:
         assert proc.stdout is not None and proc.stdout.readline() == b"up\n"
+        pid = int(dockyard.run("inspect", "-f", "{{.State.Pid}}", "fg").stdout)
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:  # the container's init
+            assert cmdline.read().split(b"\0")[:2] == [b"sh", b"-c"]
         dockyard.run("pause", "fg")
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=30) == 3

@@ -26,6 +26,7 @@ from dockyard.runtime.logs import LogWriter, log_path
 from dockyard.runtime.runc import RUNTIME_LOG, Runtime, logged_error, runtime_error
 from dockyard.runtime.state import (
     EXITED,
+    PID_FILE,
     RUNNING,
     ContainerState,
     process_start_time,
@@ -114,8 +115,11 @@ def _run(
 ) -> int:
     runtime_log = bundle / RUNTIME_LOG
     runtime_log.write_bytes(b"")
+    pid_file = bundle / PID_FILE  # for inspect's State.Pid; runc writes it once started
+    pid_file.unlink(missing_ok=True)
     argv = [runtime.path, "--root", str(runtime.state_root), "--log", str(runtime_log),
-            "--log-format", "json", "run", "--bundle", str(bundle), container_id]  # fmt: skip
+            "--log-format", "json", "run", "--pid-file", str(pid_file),
+            "--bundle", str(bundle), container_id]  # fmt: skip
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
     devnull = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC) if stdin is None else -1

@@ -46,6 +46,7 @@ from dockyard.runtime.logs import LogWriter, log_path
 from dockyard.runtime.runc import Runtime
 from dockyard.runtime.state import (
     EXITED,
+    PID_FILE,
     RUNNING,
     ContainerState,
     process_start_time,
@@ -58,7 +59,6 @@ from dockyard.runtime.state import (
 if TYPE_CHECKING:
     from dockyard.network.proxy import PortProxy
 
-PID_FILE = "container.pid"
 EXIT_UNKNOWN = 255  # docker's code for an exit status nobody could observe
 EXIT_START_FAILED = 128  # docker's exitUnknown: the runtime failed to start the container
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from dockyard.errors import DockyardError, StoreError
 
 STATE_FILE = "state.json"
+PID_FILE = "container.pid"  # the runtime's --pid-file: the container's init on the host
 CREATED, RUNNING, EXITED = "created", "running", "exited"
 EXIT_MONITOR_LOST = 137  # 128 + SIGKILL: the container was (or is now) killed
 
@@ -115,6 +116,8 @@ def current_status(container_dir: Path) -> ContainerState:
     """The container's state, reconciled with reality (see the module docstring)."""
     state = read_state(container_dir)
     if state.status == EXITED or state.monitor_pid == 0 or monitor_alive(state):
+        if state.running and state.pid == 0:  # run in the foreground: runc wrote it
+            state.pid = _pid_from_file(container_dir)
         return state
     cleanup_error = _kill_orphan(state)
     state.status = EXITED
@@ -126,6 +129,13 @@ def current_status(container_dir: Path) -> ContainerState:
     state.pid, state.ports = 0, {}
     write_state(container_dir, state)
     return state
+
+
+def _pid_from_file(container_dir: Path) -> int:
+    try:
+        return int((container_dir / PID_FILE).read_text())
+    except (OSError, ValueError):
+        return 0  # not started yet
 
 
 def _kill_orphan(state: ContainerState) -> str:
