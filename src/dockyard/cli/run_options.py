@@ -79,11 +79,8 @@ def _published(params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
         # The container's ports are the host's already; docker says so and goes on.
         click.echo("WARNING: Published ports are discarded when using host network mode", err=True)
     requests = [request for spec in params["publish"] for request in parse_publish(spec)]
-    exposed = exposed_ports(list(params["expose"]), requests)
-    if params["network"] == "none":  # asked for no network: nothing is published (as docker)
-        params["publish_all"] = False
-        return {}, exposed
-    return port_bindings(requests), exposed
+    # With --network none they are recorded and never published, as docker does.
+    return port_bindings(requests), exposed_ports(list(params["expose"]), requests)
 
 
 def build_create_options(params: dict[str, Any], detach: bool) -> CreateOptions:
@@ -104,7 +101,9 @@ def build_create_options(params: dict[str, Any], detach: bool) -> CreateOptions:
         interactive=params["interactive"],
         detach=detach,
         privileged=params["privileged"],
-        network="none" if params["network"] in ("default", "bridge") else params["network"],
+        # No bridge yet: "default" gives what "none" does (a namespace with a loopback),
+        # plus the ports -p publishes; an explicit "none" publishes nothing.
+        network="default" if params["network"] == "bridge" else params["network"],
         memory=parse_memory(params["memory"]),
         cpus=params["cpus"],
         pids_limit=params["pids_limit"],

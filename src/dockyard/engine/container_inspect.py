@@ -120,7 +120,7 @@ def inspect_container(store: StoreView, record: ContainerRecord) -> dict[str, An
 
 def _ports(record: ContainerRecord, state: ContainerState) -> dict[str, Any]:
     """NetworkSettings.Ports: while running, each exposed port and where it is published."""
-    if not state.running or record.host_config.get("NetworkMode") == "host":
+    if not state.running or record.host_config.get("NetworkMode") in ("host", "none"):
         return {}
     exposed = record.config.get("ExposedPorts") or {}
     return {**{key: None for key in exposed}, **state.ports}

@@ -169,8 +169,8 @@ def created_at(stamp: str) -> str:
 
 def _shown_exposed(row: ContainerRow) -> dict[str, Any] | None:
     """The exposed ports ``ps`` knows of: a running container's, unless on the host's
-    network (docker's port summary comes from the container's network endpoint)."""
-    if not row.state.running or row.record.host_config.get("NetworkMode") == "host":
+    network or none (docker's port summary comes from the container's network endpoint)."""
+    if not row.state.running or row.record.host_config.get("NetworkMode") in ("host", "none"):
         return None
     return row.record.config.get("ExposedPorts") or {}
 

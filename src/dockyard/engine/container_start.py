@@ -113,9 +113,9 @@ def prepare_bundle(store: StoreView, record: ContainerRecord) -> Path:
 
 def published_ports(record: ContainerRecord) -> list[Any]:
     """The ports the container publishes at this start (``PortRequest``s); none on the
-    host's network, where its ports are the host's."""
+    host's network, where its ports are the host's, nor with ``--network none``."""
     host = record.host_config
-    if host.get("NetworkMode") == "host" or not (
+    if host.get("NetworkMode") in ("host", "none") or not (
         host.get("PortBindings") or host.get("PublishAllPorts")
     ):
         return []

@@ -46,7 +46,7 @@ class CreateOptions:
     interactive: bool = False
     detach: bool = False
     privileged: bool = False
-    network: str = "none"
+    network: str = "default"
     memory: int | None = None
     cpus: float | None = None
     pids_limit: int | None = None
