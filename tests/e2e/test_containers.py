@@ -171,3 +171,15 @@ def test_commit_without_changes_adds_no_layer(dockyard: Dockyard, busybox: str) 
     base = dockyard.run("inspect", "-f", "{{json .RootFS.Layers}}", busybox).stdout
     assert layers == base
     assert "nothing" in dockyard.run("history", "same:1").stdout.splitlines()[1]
+
+
+def test_start_attach_of_a_running_container_joins_it(dockyard: Dockyard, busybox: str) -> None:
+    """docker: ``start`` of a running container does nothing, then ``-a`` attaches (it
+    used to start it again and lose its state)."""
+    dockyard.run("run", "-d", "--name", "again", busybox, "sh", "-c",
+                 "sleep 0.5; echo late; exit 4")  # fmt: skip
+    started = dockyard.run("inspect", "-f", "{{.State.StartedAt}}", "again").stdout
+    attached = dockyard.run("start", "-a", "again", check=False)
+    assert (attached.returncode, attached.stdout) == (4, "late\n")
+    assert dockyard.run("inspect", "-f", "{{.State.StartedAt}}", "again").stdout == started
+    dockyard.run("rm", "again")

@@ -91,6 +91,12 @@ def start(ctx: click.Context, containers: tuple[str, ...], attach: bool, interac
         if len(containers) > 1:
             raise ConfigError("you cannot start and attach multiple containers at once")
         record = resolve_container(store.conn, containers[0])
+        if starter.is_running(store, record) and not starter.is_paused_now(store, record):
+            # docker: starting a running container is a no-op, then -a attaches to it
+            from dockyard.engine.container_exec import attach_container
+
+            code = attach_container(store, record.id, stdin=interactive)
+            raise click.exceptions.Exit(code or 0)
         try:
             if record.config.get("Tty"):
                 code = starter.run_on_terminal(store, record, interactive=interactive)

@@ -154,9 +154,13 @@ def is_running(store: StoreView, record: ContainerRecord) -> bool:
     return current_status(container_dir(store, record.id)).running
 
 
+def is_paused_now(store: StoreView, record: ContainerRecord) -> bool:
+    return is_running(store, record) and freezer.user_paused(container_dir(store, record.id))
+
+
 def _refuse_paused(store: StoreView, record: ContainerRecord) -> None:
     """docker's start of a paused container (which runs, frozen): refused."""
-    if is_running(store, record) and freezer.user_paused(container_dir(store, record.id)):
+    if is_paused_now(store, record):
         from dockyard.errors import Conflict
 
         raise Conflict("cannot start a paused container, try unpause instead")
