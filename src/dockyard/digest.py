@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import re
 import sys
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO, NamedTuple
 
 from dockyard.errors import DigestMismatch, InvalidDigest
 
@@ -23,8 +22,7 @@ _DIGEST_RE = re.compile(r"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+\Z")
 CHUNK = 1 << 20
 
 
-@dataclass(frozen=True, order=True, slots=True)
-class Digest:
+class Digest(NamedTuple):
     """A validated content digest such as ``sha256:e3b0…``."""
 
     algorithm: str

@@ -21,6 +21,7 @@ translated at the boundary where they occur (``raise X(...) from exc``).
     ├── RegistryError(status, code)    a registry answered with an error
     │   └── AuthenticationFailed
     ├── ConfigError                    a bad configuration file or flag value
+    │   └── UsageError                 a command line that does not parse
     ├── MonitorLost                    a container's monitor died under an attached client
     ├── AttachProtocolError            garbage on a container's attach socket
     └── OCIRuntimeFailed(argv, returncode, stderr)
@@ -124,6 +125,17 @@ class StoreError(DockyardError):
 
 class ConfigError(DockyardError):
     """A configuration file, environment override or flag value is invalid."""
+
+
+class UsageError(ConfigError):
+    """A command line that does not parse (an unknown flag, a missing argument): printed
+    as docker prints it, without the ``Error:`` prefix; 125 for flags, 1 for arguments."""
+
+    exit_code = 125
+
+    def __init__(self, message: str, exit_code: int = 125) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
 
 
 class RegistryError(DockyardError):

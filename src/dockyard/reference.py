@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 from dockyard.digest import Digest
 from dockyard.errors import InvalidDigest, InvalidReference
@@ -39,8 +39,7 @@ _REFERENCE_RE = re.compile(
 _IDENTIFIER_RE = re.compile(r"^[a-f0-9]{64}\Z")
 
 
-@dataclass(frozen=True, slots=True)
-class Reference:
+class Reference(NamedTuple):
     """A normalised image reference: domain, path and an optional tag and digest."""
 
     domain: str
@@ -65,11 +64,11 @@ class Reference:
     def with_default_tag(self) -> Reference:
         """Add ``:latest`` when neither a tag nor a digest is given."""
         if self.tag is None and self.digest is None:
-            return replace(self, tag=DEFAULT_TAG)
+            return self._replace(tag=DEFAULT_TAG)
         return self
 
     def with_tag(self, tag: str) -> Reference:
-        return replace(self, tag=tag, digest=None)
+        return self._replace(tag=tag, digest=None)
 
     def __str__(self) -> str:
         text = self.name

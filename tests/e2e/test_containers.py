@@ -183,3 +183,23 @@ def test_start_attach_of_a_running_container_joins_it(dockyard: Dockyard, busybo
     assert (attached.returncode, attached.stdout) == (4, "late\n")
     assert dockyard.run("inspect", "-f", "{{.State.StartedAt}}", "again").stdout == started
     dockyard.run("rm", "again")
+
+
+def test_run_exec_and_commit_with_docker_flag_values(dockyard: Dockyard, busybox: str) -> None:
+    result = dockyard.run(
+        "container", "run", "--rm=true", "-e=A=1", "-eB=2", "--privileged=false",
+        busybox, "sh", "-c", "echo $A $B; echo --rm=false",
+    )  # fmt: skip
+    assert result.stdout == "1 2\n--rm=false\n"
+    assert dockyard.run("ps", "-a", "-q").stdout == ""  # --rm=true removed it
+    dockyard.run("run", "-d", "--name", "box", busybox, "sleep", "60")
+    try:
+        assert dockyard.run("exec", "-e=X=y", "box", "sh", "-c", "echo $X").stdout == "y\n"
+        dockyard.run("exec", "box", "touch", "/made")
+        image_id = dockyard.run("commit", "box", "-m=add made", "-a=me", "-p=false", "made:1")
+        assert image_id.stdout.startswith("sha256:")
+        history = dockyard.run("history", "--format", "{{.Comment}}", "made:1").stdout
+        assert history.splitlines()[0] == "add made"
+    finally:
+        dockyard.run("rm", "-f", "box")
+    assert mounts_under(dockyard.root) == []

@@ -7,6 +7,7 @@ import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -93,7 +94,7 @@ def make_container(
     """``make_container(*args, **RunOptions fields)`` mounts a rootfs and writes its spec."""
     made: list[Container] = []
 
-    def make(*args: str, **options: object) -> Container:
+    def make(*args: str, **options: Any) -> Container:
         container_id = f"dytest{os.getpid()}x{len(made)}"
         container_dir = dockyard_root / "containers" / container_id
         container_dir.mkdir(parents=True)
@@ -107,10 +108,10 @@ def make_container(
         container = Container(container_id, container_dir, runtime)
         made.append(container)
         opts = RunOptions(hostname=str(options.pop("hostname", container_id[:12])))
-        for name, value in options.items():
-            setattr(opts, name, value)
-        opts.args = list(args) or None
-        opts.mounts = opts.mounts + write_etc_files(container_dir, opts.hostname, opts.network)
+        opts = opts._replace(**options, args=list(args) or None)
+        opts = opts._replace(
+            mounts=[*opts.mounts, *write_etc_files(container_dir, opts.hostname, opts.network)]
+        )
         spec = build_spec(None, opts, container_id=container_id, rootfs=container.merged)
         write_spec(container_dir, spec)
         return container

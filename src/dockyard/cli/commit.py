@@ -1,109 +1,48 @@
-"""Commands on a container's filesystem: commit, diff, export, cp."""
+"""``commit``, parsed by ``flags`` (no click): its cost counts in a commit's time."""
 
 from __future__ import annotations
 
-import sys
+from dockyard.cli.flags import Command, Flag
 
-import click
+COMMIT = Command(
+    "commit",
+    "[OPTIONS] CONTAINER [REPOSITORY[:TAG]]",
+    "Create a new image from a container's changes",
+    [
+        Flag("author", "a", "string", 'Author (e.g., "John Hannibal Smith <hannibal@a-team.com>")'),
+        Flag("change", "c", "list", "Apply Dockerfile instruction to the created image"),
+        Flag("message", "m", "string", "Commit message"),
+        Flag("pause", "p", "bool", "Pause container during commit", default=True),
+    ],
+    min_args=1,
+    max_args=2,
+)
 
-from dockyard.cli.common import get_store
-from dockyard.errors import ConfigError
 
+def commit(root: str | None, argv: list[str]) -> int:
+    """``dockyard commit``: prints the new image's ID."""
+    from pathlib import Path
 
-@click.command("commit")
-@click.argument("container")
-@click.argument("repository", required=False)
-@click.option("-m", "--message", help="Commit message.")
-@click.option("-a", "--author", help='Author (e.g., "John Hannibal Smith <hannibal@a-team.com>").')
-@click.option("-c", "--change", "changes", multiple=True, help="Apply Dockerfile instruction.")
-@click.option("-p", "--pause/--no-pause", default=True, help="Pause container during commit.")
-@click.pass_context
-def commit(
-    ctx: click.Context,
-    container: str,
-    repository: str | None,
-    message: str | None,
-    author: str | None,
-    changes: tuple[str, ...],
-    pause: bool,
-) -> None:
-    """Create a new image from a container's changes."""
     from dockyard.engine.commit import commit_container
+    from dockyard.store.store import open_store
 
-    # pflag takes `-m=MSG` as MSG; click would keep the "=".
-    message = message[1:] if message and message.startswith("=") else message
-    author = author[1:] if author and author.startswith("=") else author
-    image_id = commit_container(
-        get_store(ctx),
-        container,
-        repository,
-        message=message,
-        author=author,
-        changes=list(changes),
-        pause=pause,
-    )
-    click.echo(str(image_id))
-
-
-@click.command("diff")
-@click.argument("container")
-@click.pass_context
-def diff(ctx: click.Context, container: str) -> None:
-    """Inspect changes to files or directories on a container's filesystem."""
-    from dockyard.engine.container_fs import container_changes
-
-    for change in container_changes(get_store(ctx), container):
-        click.echo(f"{change.kind} {change.path}")
-
-
-@click.command("export")
-@click.argument("container")
-@click.option("-o", "--output", help="Write to a file, instead of STDOUT.")
-@click.pass_context
-def export(ctx: click.Context, container: str, output: str | None) -> None:
-    """Export a container's filesystem as a tar archive."""
-    from dockyard.engine.container_fs import export_container
-
-    if output is None and sys.stdout.isatty():
-        raise ConfigError("cowardly refusing to save to a terminal. Use the -o flag or redirect")
-    store = get_store(ctx)
-    if output is None:
-        export_container(store, container, sys.stdout.buffer)
-        return
-    with open(output, "wb") as out:
-        export_container(store, container, out)
-
-
-def _split(spec: str) -> tuple[str | None, str]:
-    """``CONTAINER:PATH`` -> (container, path); a local path -> (None, path)."""
-    if spec.startswith(("/", ".")) or ":" not in spec:
-        return None, spec
-    name, _, path = spec.partition(":")
-    return name, path
-
-
-@click.command("cp")
-@click.argument("source")
-@click.argument("dest")
-@click.option("-a", "--archive", is_flag=True, help="Archive mode (copy all uid/gid information).")
-@click.option("-L", "--follow-link", is_flag=True, help="Always follow symbol link in SRC_PATH.")
-@click.option("-q", "--quiet", is_flag=True, help="Suppress progress output.")
-@click.pass_context
-def cp(
-    ctx: click.Context, source: str, dest: str, archive: bool, follow_link: bool, quiet: bool
-) -> None:
-    """Copy files/folders between a container and the local filesystem."""
-    from dockyard.engine import container_fs
-
-    store = get_store(ctx)
-    src_container, src_path = _split(source)
-    dst_container, dst_path = _split(dest)
-    if (src_container is None) == (dst_container is None):
-        raise ConfigError("must specify exactly one of source or destination as CONTAINER:PATH")
-    if src_container is not None:
-        container_fs.copy_from_container(
-            store, src_container, src_path, dst_path, sys.stdout.buffer
+    parsed = COMMIT.parse(argv)
+    if parsed.help:
+        print(COMMIT.help_text())
+        return 0
+    flags = parsed.values
+    store = open_store(Path(root) if root else None)
+    try:
+        image_id = commit_container(
+            store,
+            parsed.args[0],
+            parsed.args[1] if len(parsed.args) > 1 else None,
+            message=flags["message"],
+            author=flags["author"],
+            changes=flags["change"],
+            pause=flags["pause"],
         )
-    else:
-        assert dst_container is not None
-        container_fs.copy_to_container(store, src_path, dst_container, dst_path)
+    finally:
+        store.close()
+    print(image_id)
+    return 0

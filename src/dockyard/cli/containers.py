@@ -259,7 +259,8 @@ def container_group() -> None:
 
 
 def _register() -> None:
-    from dockyard.cli import commit, inspect, run
+    from dockyard.cli import filesystem, inspect, start
+    from dockyard.cli.group import flags_command
 
     for name, command in {
         "ls": ps,
@@ -275,15 +276,15 @@ def _register() -> None:
         "pause": pause,
         "unpause": unpause,
         "top": top,
-        "run": run.run,
-        "create": run.create,
-        "start": run.start,
-        "exec": run.exec_,
-        "attach": run.attach,
-        "commit": commit.commit,
-        "diff": commit.diff,
-        "export": commit.export,
-        "cp": commit.cp,
+        "run": flags_command("run"),
+        "create": flags_command("create"),
+        "start": start.start,
+        "exec": flags_command("exec"),
+        "attach": start.attach,
+        "commit": flags_command("commit"),
+        "diff": filesystem.diff,
+        "export": filesystem.export,
+        "cp": filesystem.cp,
         "inspect": inspect.container_inspect,
     }.items():
         container_group.add_command(command, name)

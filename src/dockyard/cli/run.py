@@ -1,73 +1,114 @@
-"""Commands that start processes: run, create, start, exec, attach.
+"""Commands that start processes: run, create and exec, parsed by ``flags`` (no click).
 
-Failures of run/create/start exit 125 (see ``main``); a container's own exit code
+Failures of run/create exit 125 (see ``main``); a container's own exit code
 (126/127 for a command that cannot run) is passed through as docker does.
 """
 
 from __future__ import annotations
 
 import os
-from typing import Any
+import sys
+from pathlib import Path
 
-import click
-
-from dockyard.cli.common import for_each, get_lite_store
-from dockyard.cli.run_boolflags import DockerFlagsCommand
-from dockyard.cli.run_options import build_create_options, create_options
-from dockyard.errors import ConfigError, DockyardError, OCIRuntimeFailed
+from dockyard.cli.flags import Command, Flag
+from dockyard.cli.run_options import CREATE_FLAGS, build_create_options
+from dockyard.errors import DockyardError, OCIRuntimeFailed
 from dockyard.store.containers import ContainerRecord
-from dockyard.store.lite import StoreView
+from dockyard.store.lite import LiteStore, StoreView
 
-_NO_HELP_SHORTCUT = {"help_option_names": ["--help"], "allow_interspersed_args": False}
+CREATE = Command("create", "[OPTIONS] IMAGE [COMMAND] [ARG...]", "Create a new container",
+                 CREATE_FLAGS, interspersed=False, min_args=1)  # fmt: skip
+RUN = Command(
+    "run",
+    "[OPTIONS] IMAGE [COMMAND] [ARG...]",
+    "Create and run a new container from an image",
+    [Flag("detach", "d", "bool", "Run container in background and print container ID"),
+     *CREATE_FLAGS],
+    interspersed=False,
+    min_args=1,
+)  # fmt: skip
+EXEC = Command(
+    "exec",
+    "[OPTIONS] CONTAINER COMMAND [ARG...]",
+    "Execute a command in a running container",
+    [
+        Flag("interactive", "i", "bool", "Keep STDIN open even if not attached"),
+        Flag("tty", "t", "bool", "Allocate a pseudo-TTY"),
+        Flag("detach", "d", "bool", "Detached mode: run command in the background"),
+        Flag("env", "e", "list", "Set environment variables"),
+        Flag("workdir", "w", "string", "Working directory inside the container"),
+        Flag("user", "u", "string", "Username or UID (format: <name|uid>[:<group|gid>])"),
+        Flag("privileged", "", "bool", "Give extended privileges to the command"),
+    ],
+    interspersed=False,
+    min_args=2,
+)
 
 
-def _check_input_is_terminal(tty: bool, interactive: bool, detach: bool) -> None:
+def _input_is_not_terminal(tty: bool, interactive: bool, detach: bool) -> bool:
     """docker's CheckTty, before anything is created: ``-it`` needs a terminal on stdin."""
     if tty and interactive and not detach and not os.isatty(0):
-        click.echo("the input device is not a TTY", err=True)
-        raise click.exceptions.Exit(1)
+        print("the input device is not a TTY", file=sys.stderr)
+        return True
+    return False
 
 
-@click.command("create", cls=DockerFlagsCommand, context_settings=_NO_HELP_SHORTCUT)
-@create_options
-@click.pass_context
-def create(ctx: click.Context, /, **params: Any) -> None:
-    """Create a new container."""
+def _open_store(root: str | None) -> LiteStore:
+    return LiteStore(Path(root) if root else None)
+
+
+def create(root: str | None, argv: list[str]) -> int:
+    """``dockyard create``: prints the new container's ID."""
     from dockyard.engine.containers import create_container
 
-    record = create_container(get_lite_store(ctx), build_create_options(params, detach=True))
-    click.echo(record.id)
+    parsed = CREATE.parse(argv)
+    if parsed.help:
+        print(CREATE.help_text())
+        return 0
+    options = build_create_options(parsed.values, parsed.args, detach=True)
+    store = _open_store(root)
+    try:
+        print(create_container(store, options).id)
+    finally:
+        store.close()
+    return 0
 
 
-@click.command("run", cls=DockerFlagsCommand, context_settings=_NO_HELP_SHORTCUT)
-@click.option("-d", "--detach", is_flag=True, help="Run container in background.")
-@create_options
-@click.pass_context
-def run(ctx: click.Context, /, detach: bool, **params: Any) -> None:
-    """Create and run a new container from an image."""
+def run(root: str | None, argv: list[str]) -> int:
+    """``dockyard run``: the container's exit code (or 0 with -d)."""
     from dockyard.engine import container_start as starter
     from dockyard.engine.containers import create_container
 
-    _check_input_is_terminal(params["tty"], params["interactive"], detach)
-    store = get_lite_store(ctx)
-    opts = build_create_options(params, detach)
-    record = create_container(store, opts)
+    parsed = RUN.parse(argv)
+    if parsed.help:
+        print(RUN.help_text())
+        return 0
+    params = parsed.values
+    detach = bool(params["detach"])
+    if _input_is_not_terminal(params["tty"], params["interactive"], detach):
+        return 1
+    opts = build_create_options(params, parsed.args, detach)
+    store = _open_store(root)
     try:
-        if detach:
-            starter.start_detached(store, record)
-            click.echo(record.id)
-            return
-        if opts.tty:
-            code = starter.run_on_terminal(store, record, interactive=opts.interactive)
-            raise click.exceptions.Exit(code or 0)
-        code = starter.run_in_foreground(store, record, interactive=opts.interactive)
-    except DockyardError:
+        record = create_container(store, opts)
+        try:
+            if detach:
+                starter.start_detached(store, record)
+                print(record.id)
+                return 0
+            if opts.tty:
+                code = starter.run_on_terminal(store, record, interactive=opts.interactive)
+            else:
+                code = starter.run_in_foreground(store, record, interactive=opts.interactive)
+        except DockyardError:
+            if opts.auto_remove:
+                _remove_quietly(store, record)
+            raise
         if opts.auto_remove:
             _remove_quietly(store, record)
-        raise
-    if opts.auto_remove:
-        _remove_quietly(store, record)
-    raise click.exceptions.Exit(code)
+        return code or 0
+    finally:
+        store.close()
 
 
 def _remove_quietly(store: StoreView, record: ContainerRecord) -> None:
@@ -76,87 +117,35 @@ def _remove_quietly(store: StoreView, record: ContainerRecord) -> None:
     remove_container(store, record, force=True, remove_volumes=True)
 
 
-@click.command("start", context_settings={"allow_interspersed_args": True})
-@click.argument("containers", nargs=-1, required=True)
-@click.option("-a", "--attach", is_flag=True, help="Attach STDOUT/STDERR and forward signals.")
-@click.option("-i", "--interactive", is_flag=True, help="Attach container's STDIN.")
-@click.pass_context
-def start(ctx: click.Context, containers: tuple[str, ...], attach: bool, interactive: bool) -> None:
-    """Start one or more stopped containers."""
-    from dockyard.engine import container_start as starter
-    from dockyard.store.containers import resolve_container
-
-    store = get_lite_store(ctx)
-    if attach or interactive:
-        if len(containers) > 1:
-            raise ConfigError("you cannot start and attach multiple containers at once")
-        record = resolve_container(store.conn, containers[0])
-        if starter.is_running(store, record) and not starter.is_paused_now(store, record):
-            # docker: starting a running container is a no-op, then -a attaches to it
-            from dockyard.engine.container_exec import attach_container
-
-            code = attach_container(store, record.id, stdin=interactive)
-            raise click.exceptions.Exit(code or 0)
-        try:
-            if record.config.get("Tty"):
-                code = starter.run_on_terminal(store, record, interactive=interactive)
-            else:
-                code = starter.run_in_foreground(store, record, interactive=interactive)
-        except OCIRuntimeFailed as exc:  # docker: 1, whatever the container's command
-            click.echo(f"Error: {exc}", err=True)
-            raise click.exceptions.Exit(1) from exc
-        raise click.exceptions.Exit(code or 0)
-
-    def start_one(name: str) -> None:
-        starter.start_detached(store, resolve_container(store.conn, name))
-        click.echo(name)
-
-    for_each(containers, start_one)
-
-
-@click.command("exec", cls=DockerFlagsCommand, context_settings={"allow_interspersed_args": False})
-@click.option("-i", "--interactive", is_flag=True, help="Keep STDIN open.")
-@click.option("-t", "--tty", is_flag=True, help="Allocate a pseudo-TTY.")
-@click.option("-d", "--detach", is_flag=True, help="Detached mode: run in the background.")
-@click.option("-e", "--env", multiple=True, help="Set environment variables.")
-@click.option("-w", "--workdir", help="Working directory inside the container.")
-@click.option("-u", "--user", help="Username or UID.")
-@click.option("--privileged", is_flag=True, help="Give extended privileges to the command.")
-@click.argument("container")
-@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
-@click.pass_context
-def exec_(ctx: click.Context, /, container: str, command: tuple[str, ...], **flags: Any) -> None:
-    """Execute a command in a running container."""
+def exec_(root: str | None, argv: list[str]) -> int:
+    """``dockyard exec``: the command's exit code."""
     from dockyard.engine.container_exec import exec_command
 
-    _check_input_is_terminal(flags["tty"], flags["interactive"], flags["detach"])
+    parsed = EXEC.parse(argv)
+    if parsed.help:
+        print(EXEC.help_text())
+        return 0
+    flags = parsed.values
+    if _input_is_not_terminal(flags["tty"], flags["interactive"], flags["detach"]):
+        return 1
+    store = _open_store(root)
     try:
-        code = exec_command(get_lite_store(ctx), container, list(command), **flags)
+        return exec_command(
+            store,
+            parsed.args[0],
+            parsed.args[1:],
+            interactive=flags["interactive"],
+            tty=flags["tty"],
+            detach=flags["detach"],
+            env=tuple(flags["env"]),
+            workdir=flags["workdir"],
+            user=flags["user"],
+            privileged=flags["privileged"],
+        )
     except OCIRuntimeFailed as exc:
         # docker: one line, 126 whatever the cause (1 with -d, from its daemon)
         message = f"OCI runtime exec failed: {exc.stderr.strip() or exc}: unknown"
-        click.echo(f"Error: {message}" if flags["detach"] else message, err=True)
-        raise click.exceptions.Exit(1 if flags["detach"] else 126) from exc
-    raise click.exceptions.Exit(code)
-
-
-@click.command("attach")
-@click.argument("container")
-@click.option("--no-stdin", is_flag=True, help="Do not attach STDIN.")
-@click.option("--detach-keys", help="Override the key sequence for detaching a container.")
-@click.option("--sig-proxy/--no-sig-proxy", default=True, help="Proxy received signals.")
-@click.pass_context
-def attach(
-    ctx: click.Context, container: str, no_stdin: bool, detach_keys: str | None, sig_proxy: bool
-) -> None:
-    """Attach local standard input, output, and error streams to a running container."""
-    from dockyard.engine.container_exec import attach_container
-
-    code = attach_container(
-        get_lite_store(ctx),
-        container,
-        stdin=not no_stdin,
-        detach_keys=detach_keys,
-        sig_proxy=sig_proxy,
-    )
-    raise click.exceptions.Exit(code or 0)
+        print(f"Error: {message}" if flags["detach"] else message, file=sys.stderr)
+        return 1 if flags["detach"] else 126
+    finally:
+        store.close()

@@ -1,15 +1,14 @@
-"""The container flags ``run`` and ``create`` share (``create_options``) and their
+"""The container flags ``run`` and ``create`` share (``CREATE_FLAGS``) and their
 translation into the engine's ``CreateOptions``, with docker's parsing of sizes and
 its refusals of flags dockyard cannot honour yet."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+import sys
 from typing import Any
 
-import click
-
+from dockyard.cli.flags import Flag
 from dockyard.engine.containers import CreateOptions
 from dockyard.errors import ConfigError
 
@@ -27,46 +26,37 @@ def parse_memory(text: str | None) -> int | None:
     return int(float(match.group(1)) * _UNITS[match.group(2).lower()])
 
 
-def create_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """The flags ``run`` and ``create`` share."""
-    options = [
-        click.option("-i", "--interactive", is_flag=True, help="Keep STDIN open."),
-        click.option("-t", "--tty", is_flag=True, help="Allocate a pseudo-TTY."),
-        click.option("--name", help="Assign a name to the container."),
-        click.option("-e", "--env", multiple=True, help="Set environment variables."),
-        click.option("--env-file", multiple=True, help="Read in a file of environment variables."),
-        click.option("-w", "--workdir", help="Working directory inside the container."),
-        click.option("-u", "--user", help="Username or UID (format: <name|uid>[:<group|gid>])."),
-        click.option("--entrypoint", help="Overwrite the default ENTRYPOINT of the image."),
-        click.option("-h", "--hostname", help="Container host name."),
-        click.option("--privileged", is_flag=True, help="Give extended privileges."),
-        click.option("--network", "--net", default="default", help="Connect to a network."),
-        click.option(
-            "-p", "--publish", multiple=True, help="Publish a container's port(s) to the host."
-        ),
-        click.option(
-            "-P", "--publish-all", is_flag=True, help="Publish all exposed ports to random ports."
-        ),
-        click.option("--expose", multiple=True, help="Expose a port or a range of ports."),
-        click.option("-m", "--memory", help="Memory limit."),
-        click.option("--cpus", type=float, help="Number of CPUs."),
-        click.option("--pids-limit", type=int, help="Tune container pids limit."),
-        click.option("--init", is_flag=True, help="Run an init inside the container."),
-        click.option("--rm", "auto_remove", is_flag=True, help="Remove the container on exit."),
-        click.option("--read-only", is_flag=True, help="Mount the root filesystem read only."),
-        click.option("--runtime", help="Runtime to use for this container."),
-        click.option("--cap-add", multiple=True, help="Add Linux capabilities."),
-        click.option("--cap-drop", multiple=True, help="Drop Linux capabilities."),
-        click.option("-l", "--label", multiple=True, help="Set meta data on a container."),
-        click.option("-v", "--volume", multiple=True, help="Bind mount a volume."),
-        click.option("--mount", multiple=True, help="Attach a filesystem mount to the container."),
-        click.option("--volumes-from", multiple=True, help="Mount volumes from a container."),
-        click.argument("image"),
-        click.argument("args", nargs=-1, type=click.UNPROCESSED),
-    ]
-    for option in reversed(options):
-        func = option(func)
-    return func
+# The flags ``run`` and ``create`` share, with docker's names and help.
+CREATE_FLAGS = (
+    Flag("interactive", "i", "bool", "Keep STDIN open even if not attached"),
+    Flag("tty", "t", "bool", "Allocate a pseudo-TTY"),
+    Flag("name", "", "string", "Assign a name to the container"),
+    Flag("env", "e", "list", "Set environment variables"),
+    Flag("env-file", "", "list", "Read in a file of environment variables"),
+    Flag("workdir", "w", "string", "Working directory inside the container"),
+    Flag("user", "u", "string", "Username or UID (format: <name|uid>[:<group|gid>])"),
+    Flag("entrypoint", "", "string", "Overwrite the default ENTRYPOINT of the image"),
+    Flag("hostname", "h", "string", "Container host name"),
+    Flag("privileged", "", "bool", "Give extended privileges to this container"),
+    Flag("network", "", "string", "Connect a container to a network", default="default",
+         aliases=("net",)),
+    Flag("publish", "p", "list", "Publish a container's port(s) to the host"),
+    Flag("publish-all", "P", "bool", "Publish all exposed ports to random ports"),
+    Flag("expose", "", "list", "Expose a port or a range of ports"),
+    Flag("memory", "m", "string", "Memory limit", type_name="bytes"),
+    Flag("cpus", "", "float", "Number of CPUs"),
+    Flag("pids-limit", "", "int", "Tune container pids limit (set -1 for unlimited)"),
+    Flag("init", "", "bool", "Run an init inside the container"),
+    Flag("rm", "", "bool", "Automatically remove the container when it exits", dest="auto_remove"),
+    Flag("read-only", "", "bool", "Mount the container's root filesystem as read only"),
+    Flag("runtime", "", "string", "Runtime to use for this container"),
+    Flag("cap-add", "", "list", "Add Linux capabilities"),
+    Flag("cap-drop", "", "list", "Drop Linux capabilities"),
+    Flag("label", "l", "list", "Set meta data on a container"),
+    Flag("volume", "v", "list", "Bind mount a volume"),
+    Flag("mount", "", "list", "Attach a filesystem mount to the container", type_name="mount"),
+    Flag("volumes-from", "", "list", "Mount volumes from the specified container(s)"),
+)  # fmt: skip
 
 
 def _published(params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -77,19 +67,22 @@ def _published(params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
 
     if params["network"] == "host" and (params["publish"] or params["publish_all"]):
         # The container's ports are the host's already; docker says so and goes on.
-        click.echo("WARNING: Published ports are discarded when using host network mode", err=True)
+        print(
+            "WARNING: Published ports are discarded when using host network mode", file=sys.stderr
+        )
     requests = [request for spec in params["publish"] for request in parse_publish(spec)]
     # With --network none they are recorded and never published, as docker does.
     return port_bindings(requests), exposed_ports(list(params["expose"]), requests)
 
 
-def build_create_options(params: dict[str, Any], detach: bool) -> CreateOptions:
-    """The engine's options for the parsed flags of ``run`` or ``create``."""
+def build_create_options(params: dict[str, Any], args: list[str], detach: bool) -> CreateOptions:
+    """The engine's options for the parsed flags and arguments (IMAGE [COMMAND...]) of
+    ``run`` or ``create``."""
     bindings, exposed = _published(params)
     labels = dict(item.partition("=")[::2] for item in params["label"])
     return CreateOptions(
-        image=params["image"],
-        args=list(params["args"]),
+        image=args[0],
+        args=args[1:],
         name=params["name"],
         entrypoint=params["entrypoint"],
         env=list(params["env"]),
@@ -123,7 +116,7 @@ def build_create_options(params: dict[str, Any], detach: bool) -> CreateOptions:
     )
 
 
-def _mount_objects(values: tuple[str, ...]) -> list[dict[str, Any]]:
+def _mount_objects(values: list[str]) -> list[dict[str, Any]]:
     if not values:
         return []
     from dockyard.volumes.mountflag import parse_mount_flag

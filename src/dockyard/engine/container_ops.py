@@ -100,9 +100,7 @@ def wait_exited(store: StoreView, record: ContainerRecord, timeout: float | None
     while True:
         state = status_of(store, record)
         if not state.running:
-            if state.exit_code is None:
-                state.exit_code = 0
-            return state
+            return state._replace(exit_code=0) if state.exit_code is None else state
         if deadline is not None and time.monotonic() >= deadline:
             return state
         time.sleep(delay)

@@ -97,8 +97,9 @@ def prepare_bundle(store: StoreView, record: ContainerRecord) -> Path:
     merged = mount_container(store, record)
     try:
         opts = run_options(record)
-        opts.mounts = volume_mounts(store, record, merged) + write_etc_files(
-            directory, opts.hostname, opts.network
+        opts = opts._replace(
+            mounts=volume_mounts(store, record, merged)
+            + write_etc_files(directory, opts.hostname, opts.network)
         )
         spec = build_spec(None, opts, container_id=record.id, rootfs=merged)
         stop_signal = record.config.get("StopSignal")

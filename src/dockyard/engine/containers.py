@@ -10,9 +10,9 @@ import contextlib
 import json
 import os
 import sys
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from dockyard.digest import Digest
 from dockyard.engine.names import check_name, random_name
@@ -29,16 +29,15 @@ if TYPE_CHECKING:
     from dockyard.volumes.plan import MountPlan
 
 
-@dataclass
-class CreateOptions:
+class CreateOptions(NamedTuple):
     """The ``create``/``run`` flags, as parsed by the CLI."""
 
     image: str
-    args: list[str] = field(default_factory=list)
+    args: Sequence[str] = ()
     name: str | None = None
     entrypoint: str | None = None  # "" clears the image's entrypoint
-    env: list[str] = field(default_factory=list)
-    env_files: list[str] = field(default_factory=list)
+    env: Sequence[str] = ()
+    env_files: Sequence[str] = ()
     workdir: str | None = None
     user: str | None = None
     hostname: str | None = None
@@ -54,18 +53,18 @@ class CreateOptions:
     auto_remove: bool = False
     read_only: bool = False
     runtime: str | None = None
-    cap_add: list[str] = field(default_factory=list)
-    cap_drop: list[str] = field(default_factory=list)
-    labels: dict[str, str] = field(default_factory=dict)
+    cap_add: Sequence[str] = ()
+    cap_drop: Sequence[str] = ()
+    labels: Mapping[str, str] = {}
     # -v values as given (``/dir`` ones become anonymous volumes, as Config.Volumes),
     # --mount entries as docker's API mount objects, --volumes-from values.
-    binds: list[str] = field(default_factory=list)
-    mounts: list[dict[str, Any]] = field(default_factory=list)
-    volumes_from: list[str] = field(default_factory=list)
+    binds: Sequence[str] = ()
+    mounts: Sequence[dict[str, Any]] = ()
+    volumes_from: Sequence[str] = ()
     # -p as HostConfig.PortBindings, -P, and the ports -p and --expose add to ExposedPorts
-    port_bindings: dict[str, Any] = field(default_factory=dict)
+    port_bindings: Mapping[str, Any] = {}
     publish_all: bool = False
-    exposed_ports: dict[str, Any] = field(default_factory=dict)
+    exposed_ports: Mapping[str, Any] = {}
 
 
 def container_dir(store: StoreView, container_id: str) -> Path:
@@ -199,7 +198,6 @@ def _plan_mounts(store: StoreView, opts: CreateOptions, config: dict[str, Any]) 
     plan = plan_mounts(store, opts.binds, opts.mounts, opts.volumes_from, config.get("Volumes"))
     if plan.anonymous:
         config["Volumes"] = {**(config.get("Volumes") or {}), **{d: {} for d in plan.anonymous}}
-    opts.binds = plan.binds  # HostConfig.Binds: the -v values with a source
     plan.make_sources()
     return plan
 
@@ -215,6 +213,8 @@ def create_container(store: StoreView, opts: CreateOptions) -> ContainerRecord:
     config = _config(opts, image, hostname)
     argv = command_line(None, _run_options(config))
     plan = _plan_mounts(store, opts, config)
+    if plan is not None:
+        opts = opts._replace(binds=plan.binds)  # HostConfig.Binds: the -v values with a source
     record = ContainerRecord(
         id=container_id,
         name=_pick_name(store, opts.name),

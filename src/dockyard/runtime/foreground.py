@@ -79,7 +79,7 @@ def run_foreground(
             from dockyard.network.proxy import publish_ports
 
             proxy = publish_ports(bundle, ports)
-            state.ports = proxy.ports if proxy else {}
+            state = state._replace(ports=proxy.ports if proxy else {})
         write_state(bundle, state)
         log = LogWriter(log_path(bundle, container_id))
         targets = {"stdout": stdout, "stderr": stderr}
@@ -99,8 +99,9 @@ def run_foreground(
 
 
 def _finish(bundle: Path, state: ContainerState, code: int, error: str) -> None:
-    state.status, state.exit_code, state.error = EXITED, code, error
-    state.finished_at, state.pid, state.ports = rfc3339_nano(), 0, {}
+    state = state._replace(
+        status=EXITED, exit_code=code, error=error, finished_at=rfc3339_nano(), pid=0, ports={}
+    )
     write_state(bundle, state)
 
 

@@ -12,8 +12,8 @@ import os
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from dockyard.runtime.state import rfc3339_nano
 
@@ -62,8 +62,7 @@ class LogWriter:
         self._fd = -1
 
 
-@dataclass(frozen=True)
-class LogEntry:
+class LogEntry(NamedTuple):
     """One log entry: ``text`` is what ``docker logs`` prints for it."""
 
     stream: str

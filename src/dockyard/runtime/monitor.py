@@ -159,7 +159,7 @@ class Monitor:
             self._record_start_failure(startup_exit_code(exc), str(exc))
             send_message(self.channel, failure_message(exc))
             return
-        self.state.status, self.state.started_at = RUNNING, rfc3339_nano()
+        self.state = self.state._replace(status=RUNNING, started_at=rfc3339_nano())
         write_state(self.bundle, self.state)
         send_message(self.channel, {"ok": True, "pid": self.state.pid})
         first_client = self._await_launcher(listener) if self.attached else None
@@ -200,7 +200,7 @@ class Monitor:
             raise
         finally:
             os.close(devnull)
-        self.state.pid = int(pid_file.read_text())
+        self.state = self.state._replace(pid=int(pid_file.read_text()))
         return stdio
 
     def _publish_ports(self) -> None:
@@ -211,7 +211,7 @@ class Monitor:
 
         requests = [PortRequest.from_json(raw) for raw in self.config.ports]
         self.proxy = publish_ports(self.bundle, requests)
-        self.state.ports = self.proxy.ports if self.proxy else {}
+        self.state = self.state._replace(ports=self.proxy.ports if self.proxy else {})
 
     def _stop_proxy(self) -> None:
         if self.proxy is not None:
@@ -299,8 +299,9 @@ class Monitor:
         write_state(self.bundle, start_failed(previous, self.config.container_id, code, error))
 
     def _finish(self, code: int, error: str) -> None:
-        self.state.status, self.state.exit_code, self.state.error = EXITED, code, error
-        self.state.finished_at, self.state.pid, self.state.ports = rfc3339_nano(), 0, {}
+        self.state = self.state._replace(
+            status=EXITED, exit_code=code, error=error, finished_at=rfc3339_nano(), pid=0, ports={}
+        )
         write_state(self.bundle, self.state)
 
 

@@ -2,25 +2,23 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from typing import NamedTuple
+
+_BIND_OPTIONS = ("rbind", "rprivate")
 
 
-def _bind_options() -> list[str]:
-    return ["rbind", "rprivate"]
-
-
-@dataclass(frozen=True)
-class Mount:
+class Mount(NamedTuple):
     """One entry of the runtime spec's ``mounts`` (a bind mount unless ``type`` says)."""
 
     destination: str
     source: str
     type: str = "bind"
-    options: list[str] = field(default_factory=_bind_options)
+    options: Sequence[str] = _BIND_OPTIONS
 
     @classmethod
     def bind(cls, source: str, destination: str, *, read_only: bool = False) -> Mount:
-        options = _bind_options() + (["ro"] if read_only else [])
+        options = (*_BIND_OPTIONS, "ro") if read_only else _BIND_OPTIONS
         return cls(destination=destination, source=source, options=options)
 
     def to_spec(self) -> dict[str, object]:

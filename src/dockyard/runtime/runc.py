@@ -18,8 +18,8 @@ import contextlib
 import json
 import signal
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from dockyard.errors import (
     Conflict,
@@ -54,8 +54,7 @@ def parse_signal(name: str | int) -> int:
         raise OCIRuntimeFailed(["kill"], 1, f"invalid signal: {name}") from exc
 
 
-@dataclass(frozen=True)
-class Runtime:
+class Runtime(NamedTuple):
     """One OCI runtime binary and the state directory dockyard gives it."""
 
     name: str

@@ -11,9 +11,8 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from dockyard.errors import ConfigError
 from dockyard.runtime import defaults
@@ -33,8 +32,7 @@ CPU_PERIOD = 100_000
 NetworkMode = Literal["none", "host"]
 
 
-@dataclass
-class RunOptions:
+class RunOptions(NamedTuple):
     """The ``run``/``create`` flags that shape the spec.
 
     ``args`` replaces the image's Cmd; ``entrypoint`` (``[]`` clears it) replaces the
@@ -47,7 +45,7 @@ class RunOptions:
     hostname: str
     args: list[str] | None = None
     entrypoint: list[str] | None = None
-    env: list[str] = field(default_factory=list)
+    env: Sequence[str] = ()
     workdir: str | None = None
     user: str | None = None
     tty: bool = False
@@ -57,10 +55,10 @@ class RunOptions:
     cpus: float | None = None
     pids_limit: int | None = None
     read_only: bool = False
-    mounts: list[Mount] = field(default_factory=list)
+    mounts: Sequence[Mount] = ()
     init: bool = False
-    cap_add: list[str] = field(default_factory=list)
-    cap_drop: list[str] = field(default_factory=list)
+    cap_add: Sequence[str] = ()
+    cap_drop: Sequence[str] = ()
 
 
 def command_line(image: ContainerConfig | None, opts: RunOptions) -> list[str]:

@@ -13,8 +13,8 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+from typing import NamedTuple
 
 from dockyard.errors import DockyardError, StoreError
 
@@ -24,8 +24,7 @@ CREATED, RUNNING, EXITED = "created", "running", "exited"
 EXIT_MONITOR_LOST = 137  # 128 + SIGKILL: the container was (or is now) killed
 
 
-@dataclass
-class ContainerState:
+class ContainerState(NamedTuple):
     """What ``ps``/``inspect``/``wait`` need; times are RFC3339Nano UTC strings."""
 
     status: str = CREATED
@@ -40,7 +39,7 @@ class ContainerState:
     runtime_path: str = ""  # so any later process can reach the runtime's state
     runtime_root: str = ""
     # NetworkSettings.Ports while running: {"80/tcp": [{"HostIp": ..., "HostPort": ...}]}
-    ports: dict[str, list[dict[str, str]]] = field(default_factory=dict)
+    ports: dict[str, list[dict[str, str]]] = {}  # noqa: RUF012 — replaced, never changed
 
     @property
     def running(self) -> bool:
@@ -64,7 +63,7 @@ def read_state(container_dir: Path) -> ContainerState:
         return ContainerState()
     except (OSError, ValueError) as exc:
         raise StoreError(f"unreadable container state in {container_dir}: {exc}") from exc
-    known = {f.name for f in fields(ContainerState)}
+    known = ContainerState._fields
     return ContainerState(**{k: v for k, v in raw.items() if k in known})
 
 
@@ -73,7 +72,7 @@ def write_state(container_dir: Path, state: ContainerState) -> None:
     path = container_dir / STATE_FILE
     tmp = container_dir / f".{STATE_FILE}.{os.getpid()}"
     with open(tmp, "w") as f:
-        json.dump(asdict(state), f)
+        json.dump(state._asdict(), f)
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
@@ -117,16 +116,18 @@ def current_status(container_dir: Path) -> ContainerState:
     state = read_state(container_dir)
     if state.status == EXITED or state.monitor_pid == 0 or monitor_alive(state):
         if state.running and state.pid == 0:  # run in the foreground: runc wrote it
-            state.pid = _pid_from_file(container_dir)
+            state = state._replace(pid=_pid_from_file(container_dir))
         return state
     cleanup_error = _kill_orphan(state)
-    state.status = EXITED
-    state.exit_code = EXIT_MONITOR_LOST
-    state.error = "container monitor died" + (
-        f"; cleanup failed: {cleanup_error}" if cleanup_error else ""
+    state = state._replace(
+        status=EXITED,
+        exit_code=EXIT_MONITOR_LOST,
+        error="container monitor died"
+        + (f"; cleanup failed: {cleanup_error}" if cleanup_error else ""),
+        finished_at=state.finished_at or rfc3339_nano(),
+        pid=0,
+        ports={},
     )
-    state.finished_at = state.finished_at or rfc3339_nano()
-    state.pid, state.ports = 0, {}
     write_state(container_dir, state)
     return state
 

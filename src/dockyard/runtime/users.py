@@ -7,19 +7,18 @@ if unknown); supplementary groups are those of /etc/group listing the user.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from dockyard.errors import ConfigError
 
 
-@dataclass(frozen=True)
-class ExecUser:
+class ExecUser(NamedTuple):
     """The ids a container process runs as (``process.user`` of the runtime spec)."""
 
     uid: int
     gid: int
-    additional_gids: tuple[int, ...] = field(default=())
+    additional_gids: tuple[int, ...] = ()
 
     def to_spec(self) -> dict[str, object]:
         user: dict[str, object] = {"uid": self.uid, "gid": self.gid}

@@ -12,8 +12,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from dockyard.digest import Digest
 from dockyard.errors import Conflict, ContainerNotFound
@@ -23,8 +22,7 @@ _HEX_PREFIX_RE = re.compile(r"^[a-f0-9]{1,64}\Z")
 _COLUMNS = "id, name, image_id, image_name, created, config, host_config, path, args"
 
 
-@dataclass(frozen=True)
-class ContainerRecord:
+class ContainerRecord(NamedTuple):
     id: str  # 64 hex
     name: str  # without the leading slash
     image_id: Digest

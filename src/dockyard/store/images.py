@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import time
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from dockyard.digest import Digest
 from dockyard.errors import Conflict, ImageNotFound, InvalidDigest, InvalidReference
@@ -14,8 +14,7 @@ from dockyard.reference import Reference, parse_reference
 _SHORT_ID_RE = re.compile(r"^(?:sha256:)?([a-f0-9]{1,64})\Z")
 
 
-@dataclass(frozen=True)
-class ImageRecord:
+class ImageRecord(NamedTuple):
     id: Digest
     config: bytes
     created: str | None
@@ -24,14 +23,12 @@ class ImageRecord:
     added: float
 
 
-@dataclass(frozen=True)
-class LayerRef:
+class LayerRef(NamedTuple):
     diff_id: Digest
     blob: Digest
 
 
-@dataclass(frozen=True)
-class NewImage:
+class NewImage(NamedTuple):
     """Everything recorded about an image when it enters the store."""
 
     config: bytes
@@ -42,8 +39,7 @@ class NewImage:
     manifests: tuple[tuple[Digest, str, bytes], ...] = ()  # digest, media type, raw
 
 
-@dataclass(frozen=True)
-class BlobRow:
+class BlobRow(NamedTuple):
     """One stored blob of a layer (a layer may have several: as loaded, compressed for a push)."""
 
     digest: Digest

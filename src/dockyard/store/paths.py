@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from dockyard.digest import Digest
 
@@ -17,8 +17,7 @@ def default_root() -> Path:
     return Path(data_home) / "dockyard"
 
 
-@dataclass(frozen=True)
-class StoreLayout:
+class StoreLayout(NamedTuple):
     """The directory tree of one store root."""
 
     root: Path

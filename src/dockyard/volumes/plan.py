@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -95,7 +95,7 @@ def make_bind_source(source: str) -> None:
         ) from exc
 
 
-def _inherited(store: StoreView, specs: list[str]) -> dict[str, MountPoint]:
+def _inherited(store: StoreView, specs: Sequence[str]) -> dict[str, MountPoint]:
     """The mount points of every ``--volumes-from`` container, by destination."""
     points: dict[str, MountPoint] = {}
     for spec in specs:
@@ -114,7 +114,7 @@ def _add(explicit: dict[str, MountPoint], point: MountPoint) -> None:
 
 
 def _explicit(
-    plan: MountPlan, binds: list[str], mounts: list[dict[str, Any]]
+    plan: MountPlan, binds: Sequence[str], mounts: Sequence[dict[str, Any]]
 ) -> dict[str, MountPoint]:
     explicit: dict[str, MountPoint] = {}
     for raw in dict.fromkeys(binds):  # docker's client keeps -v in a set
@@ -132,9 +132,9 @@ def _explicit(
 
 def plan_mounts(
     store: StoreView,
-    binds: list[str],
-    mounts: list[dict[str, Any]],
-    volumes_from: list[str],
+    binds: Sequence[str],
+    mounts: Sequence[dict[str, Any]],
+    volumes_from: Sequence[str],
     image_volumes: dict[str, Any] | None,
 ) -> MountPlan:
     """Validate and resolve the mount flags; ConfigError / ContainerNotFound on bad input."""
