@@ -26,7 +26,13 @@ if systemctl is-active --quiet docker-registry 2>/dev/null; then
   systemctl stop docker-registry || true
 fi
 
-PYTHON=${PYTHON:-python3}
+# Debian's own interpreter, built with PGO and LTO: `dockyard run` takes about 10% less
+# than on a self-built one (such as pyenv's, which may come first in PATH).
+PYTHON=${PYTHON:-/usr/bin/python3}
+if [ -f .venv/pyvenv.cfg ] \
+   && ! grep -qx "home = $(dirname "$(readlink -f "$(command -v "$PYTHON")")")" .venv/pyvenv.cfg; then
+  rm -rf .venv  # made from another interpreter
+fi
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi

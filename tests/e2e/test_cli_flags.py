@@ -34,7 +34,7 @@ def test_missing_arguments_exit_1_with_the_usage(dockyard: Dockyard) -> None:
     assert "Usage:  dockyard run [OPTIONS] IMAGE [COMMAND] [ARG...]" in result.stderr
     result = dockyard.fails("commit")
     assert result.returncode == 1
-    assert "requires at least 1 argument" in result.stderr
+    assert "requires at least 1 and at most 2 arguments" in result.stderr
 
 
 def test_help_of_the_flag_commands_and_of_the_group(dockyard: Dockyard) -> None:
@@ -66,3 +66,21 @@ def test_root_given_as_a_flag_and_the_container_group(dockyard: Dockyard, busybo
         assert len(created.stdout.strip()) == 64
     names = dockyard.run("ps", "-a", "--format", "{{.Names}}").stdout.split()
     assert sorted(names) == ["c1", "c2"]
+
+
+def test_a_root_that_is_a_file_is_refused_by_every_command(dockyard: Dockyard) -> None:
+    root_file = dockyard.root.parent / "a-file"
+    root_file.write_text("")
+    for command in (["run", "img"], ["ps"]):
+        result = subprocess.run(
+            [DOCKYARD, "--root", str(root_file), *command],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert result.returncode == 125, result.stderr
+        assert "Directory" in result.stderr and "is a file" in result.stderr
+
+
+def test_volume_ls_with_no_volumes_prints_the_header(dockyard: Dockyard) -> None:
+    assert dockyard.run("volume", "ls").stdout == "DRIVER    VOLUME NAME\n"

@@ -196,7 +196,7 @@ def test_run_exec_and_commit_with_docker_flag_values(dockyard: Dockyard, busybox
     try:
         assert dockyard.run("exec", "-e=X=y", "box", "sh", "-c", "echo $X").stdout == "y\n"
         dockyard.run("exec", "box", "touch", "/made")
-        image_id = dockyard.run("commit", "box", "-m=add made", "-a=me", "-p=false", "made:1")
+        image_id = dockyard.run("commit", "-m=add made", "-a=me", "--no-pause", "box", "made:1")
         assert image_id.stdout.startswith("sha256:")
         history = dockyard.run("history", "--format", "{{.Comment}}", "made:1").stdout
         assert history.splitlines()[0] == "add made"

@@ -59,8 +59,10 @@ def test_interactive_shell(dockyard: Dockyard, busybox: str) -> None:
     assert_nothing_left(dockyard)
 
 
-def test_detach_keys(dockyard: Dockyard, busybox: str) -> None:
-    term = Terminal(dockyard, "run", "-it", "--name", "held", busybox, "sh")
+@pytest.mark.parametrize("remove", [[], ["--rm"]])
+def test_detach_keys(dockyard: Dockyard, busybox: str, remove: list[str]) -> None:
+    # With --rm too: detached from, the container runs on; it goes when it exits.
+    term = Terminal(dockyard, "run", "-it", *remove, "--name", "held", busybox, "sh")
     term.expect(b"# ")
     term.send(b"\x10\x11")  # Ctrl-P Ctrl-Q
     assert term.close() == 0

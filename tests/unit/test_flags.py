@@ -60,6 +60,11 @@ def test_a_value_is_taken_whole_even_when_it_looks_like_a_flag() -> None:
     assert positional == ["img"]
 
 
+def test_an_empty_attached_value_is_the_equals_sign_as_in_pflag() -> None:
+    values, _ = run_flags("-e=", "-w=/x", "img")
+    assert values["env"] == ["="] and values["workdir"] == "/x"
+
+
 def test_typed_values_and_defaults() -> None:
     values, _ = run_flags("--cpus", "1.5", "--pids-limit=0x10", "-h", "box", "img")
     assert values["cpus"] == 1.5 and values["pids_limit"] == 16
@@ -78,7 +83,9 @@ def test_double_dash_ends_the_flags() -> None:
     [
         (["--foo", "img"], "unknown flag: --foo"),
         (["-z", "img"], "unknown shorthand flag: 'z' in -z"),
-        (["-itz", "img"], "unknown shorthand flag: 'z' in -itz"),
+        (["-itz", "img"], "unknown shorthand flag: 'z' in -z"),  # pflag names what is left
+        (["-ie"], "flag needs an argument: 'e' in -e"),
+        (["-i=", "img"], "unknown shorthand flag: '=' in -="),
         (["--name"], "flag needs an argument: --name"),
         (["-e"], "flag needs an argument: 'e' in -e"),
         (
@@ -108,14 +115,17 @@ def test_a_missing_argument_exits_1_with_the_usage() -> None:
     assert "Usage:  dockyard run [OPTIONS] IMAGE [COMMAND] [ARG...]" in str(caught.value)
     with pytest.raises(UsageError, match="requires at least 2 arguments"):
         EXEC.parse(["ctr"])
-    with pytest.raises(UsageError, match="requires at most 2 arguments"):
+    with pytest.raises(UsageError, match="requires at least 1 and at most 2 arguments"):
         COMMIT.parse(["ctr", "repo", "extra"])
 
 
 def test_help_is_asked_with_help_only_where_h_is_a_flag() -> None:
-    assert RUN.parse(["--rm", "--help"]).help
+    assert RUN.parse(["--help", "--rm"]).help
     assert not RUN.parse(["-h", "box", "img"]).help
     assert COMMIT.parse(["-h"]).help
+    assert EXEC.parse(["-ih", "ctr"]).help  # cobra's -h, in a cluster too
+    with pytest.raises(UsageError, match="unknown flag: --bogus"):
+        RUN.parse(["--help", "--bogus"])  # cobra parses every flag before it helps
     text = RUN.help_text()
     assert "Usage:  dockyard run [OPTIONS] IMAGE [COMMAND] [ARG...]" in text
     assert "  -e, --env list" in text and "      --rm " in text
@@ -123,14 +133,17 @@ def test_help_is_asked_with_help_only_where_h_is_a_flag() -> None:
     assert "  -h, --help" in COMMIT.help_text()
 
 
-def test_commit_flags_go_anywhere_and_strip_the_equals_sign() -> None:
+def test_commit_flags_strip_the_equals_sign_and_stop_at_the_container() -> None:
     # The walkthrough's `commit -m="add vim" -a="mhk" ID mhk/busybox:1.3`, as the shell
-    # passes it, and docker's flags after the arguments.
-    parsed = COMMIT.parse(["-m=add vim", "-a=mhk", "abc", "mhk/busybox:1.3", "-p=false"])
+    # passes it; like docker's, commit's flags end at its first argument.
+    parsed = COMMIT.parse(["-m=add vim", "-a=mhk", "-p=false", "abc", "mhk/busybox:1.3"])
     assert parsed.args == ["abc", "mhk/busybox:1.3"]
     assert parsed.values["message"] == "add vim" and parsed.values["author"] == "mhk"
     assert parsed.values["pause"] is False
     assert COMMIT.parse(["abc"]).values["pause"] is True
+    assert COMMIT.parse(["--no-pause", "abc"]).values["no_pause"] is True
+    with pytest.raises(UsageError, match="at most 2 arguments"):
+        COMMIT.parse(["abc", "repo", "-m", "late"])
     assert COMMIT.parse(["-c", "ENV A=1", "--change=CMD sh", "abc"]).values["change"] == [
         "ENV A=1",
         "CMD sh",

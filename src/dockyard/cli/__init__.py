@@ -1,1 +1,1 @@
-"""The command line: thin click commands that parse, call the engine and print."""
+"""The command line: thin commands that parse, call the engine and print (``main``)."""

@@ -13,7 +13,9 @@ COMMIT = Command(
         Flag("change", "c", "list", "Apply Dockerfile instruction to the created image"),
         Flag("message", "m", "string", "Commit message"),
         Flag("pause", "p", "bool", "Pause container during commit", default=True),
+        Flag("no-pause", "", "bool", "Disable pausing container during commit"),
     ],
+    interspersed=False,
     min_args=1,
     max_args=2,
 )
@@ -40,7 +42,7 @@ def commit(root: str | None, argv: list[str]) -> int:
             message=flags["message"],
             author=flags["author"],
             changes=flags["change"],
-            pause=flags["pause"],
+            pause=flags["pause"] and not flags["no_pause"],
         )
     finally:
         store.close()

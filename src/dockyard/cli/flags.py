@@ -15,6 +15,7 @@ from typing import Any, Literal
 from dockyard.errors import UsageError
 
 Values = dict[str, Any]
+_HELP = "\0help"  # not a dest any flag can have
 Kind = Literal["bool", "string", "list", "int", "float"]
 # What pflag prints after a flag's name in --help, by kind.
 _TYPE_NAMES = {"bool": "", "string": "string", "list": "list", "int": "int", "float": "decimal"}
@@ -108,8 +109,9 @@ class Command:
             if arg == "--":
                 positional.extend(args[index:])
                 break
-            if arg == "--help" or (arg == "-h" and "h" not in self._short):
-                return Parsed(values, positional, help=True)
+            if arg == "--help":
+                values[_HELP] = True  # as cobra: the other flags are still parsed first
+                continue
             if not arg.startswith("-") or arg == "-":
                 positional.append(arg)
                 if not self.interspersed:
@@ -120,6 +122,8 @@ class Command:
                 index = self._long_flag(arg, args, index, values)
             else:
                 index = self._short_flags(arg, args, index, values)
+        if values.pop(_HELP, False):
+            return Parsed(values, positional, help=True)
         self._check_count(positional)
         return Parsed(values, positional)
 
@@ -145,10 +149,16 @@ class Command:
         while position < len(letters):
             letter = letters[position]
             flag = self._short.get(letter)
+            # pflag names the shorthands left, not the whole argument: -itz -> "in -z"
+            left = f"-{letters[position:]}"
             if flag is None:
-                raise self._error(f"unknown shorthand flag: {letter!r} in {arg}")
+                if letter == "h":  # cobra's own -h, where no flag takes the letter
+                    values[_HELP] = True
+                    position += 1
+                    continue
+                raise self._error(f"unknown shorthand flag: {letter!r} in {left}")
             rest = letters[position + 1 :]
-            if rest.startswith("="):
+            if rest.startswith("=") and len(rest) > 1:  # pflag: -e= is "=", -e=x is "x"
                 self._set(flag, rest[1:], values)
                 return index
             if flag.kind == "bool":
@@ -161,7 +171,7 @@ class Command:
                 self._set(flag, args[index], values)
                 index += 1
             else:
-                raise self._error(f"flag needs an argument: {letter!r} in {arg}")
+                raise self._error(f"flag needs an argument: {letter!r} in {left}")
             return index
         return index
 
@@ -190,15 +200,16 @@ class Command:
             ) from None
 
     def _check_count(self, positional: list[str]) -> None:
-        count = len(positional)
-        if count >= self.min_args and (self.max_args is None or count <= self.max_args):
+        count, low, high = len(positional), self.min_args, self.max_args
+        if count >= low and (high is None or count <= high):
             return
-        if self.max_args == self.min_args:
-            wanted = f"exactly {self.min_args} argument{'s' if self.min_args != 1 else ''}"
-        elif count < self.min_args:
-            wanted = f"at least {self.min_args} argument{'s' if self.min_args != 1 else ''}"
+        # docker/cli's RequiresMinArgs, ExactArgs and RequiresRangeArgs
+        if high is None:
+            wanted = f"at least {low} argument{'s' if low != 1 else ''}"
+        elif high == low:
+            wanted = f"exactly {low} argument{'s' if low != 1 else ''}"
         else:
-            wanted = f"at most {self.max_args} argument{'s' if self.max_args != 1 else ''}"
+            wanted = f"at least {low} and at most {high} argument{'s' if high != 1 else ''}"
         raise UsageError(
             f'"dockyard {self.name}" requires {wanted}.\n'
             f"See 'dockyard {self.name} --help'.\n\n"

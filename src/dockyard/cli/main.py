@@ -55,9 +55,12 @@ def _flags_invocation(argv: list[str]) -> tuple[str | None, str, list[str]] | No
             break
     if argv[index : index + 1] == ["container"]:
         index += 1
-    if index < len(argv) and argv[index] in FLAG_COMMANDS:
-        return root, argv[index], argv[index + 1 :]
-    return None
+    if index >= len(argv) or argv[index] not in FLAG_COMMANDS:
+        return None
+    if root is not None and os.path.exists(root) and not os.path.isdir(root):
+        # What the click group says of such a root, for the other commands.
+        raise UsageError(f"Error: Invalid value for '--root': Directory '{root}' is a file.")
+    return root, argv[index], argv[index + 1 :]
 
 
 def _exit_code(exc: DockyardError, command: str | None) -> int:

@@ -97,9 +97,10 @@ def run(root: str | None, argv: list[str]) -> int:
                 print(record.id)
                 return 0
             if opts.tty:
-                code = starter.run_on_terminal(store, record, interactive=opts.interactive)
-            else:
-                code = starter.run_in_foreground(store, record, interactive=opts.interactive)
+                # Its monitor removes an --rm container when it exits: it may be only
+                # detached from (Ctrl-P Ctrl-Q) and still running.
+                return starter.run_on_terminal(store, record, interactive=opts.interactive) or 0
+            code = starter.run_in_foreground(store, record, interactive=opts.interactive)
         except DockyardError:
             if opts.auto_remove:
                 _remove_quietly(store, record)

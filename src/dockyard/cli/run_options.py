@@ -4,6 +4,7 @@ its refusals of flags dockyard cannot honour yet."""
 
 from __future__ import annotations
 
+import math
 import re
 import sys
 from typing import Any
@@ -78,6 +79,9 @@ def _published(params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
 def build_create_options(params: dict[str, Any], args: list[str], detach: bool) -> CreateOptions:
     """The engine's options for the parsed flags and arguments (IMAGE [COMMAND...]) of
     ``run`` or ``create``."""
+    cpus = params["cpus"]
+    if cpus is not None and not math.isfinite(cpus):
+        raise ConfigError(f"failed to parse {cpus} as a rational number")
     bindings, exposed = _published(params)
     labels = dict(item.partition("=")[::2] for item in params["label"])
     return CreateOptions(

@@ -78,7 +78,7 @@ def ls(ctx: click.Context, quiet: bool, filters: tuple[str, ...], fmt: str | Non
         print_formatted(fmt, items, _LS_HEADERS, "*formatter.volumeContext")
         return
     # docker's tabwriter has a minimum cell width of 10: "DRIVER    VOLUME NAME"
-    width = max(10, *(len(i["Driver"]) + 3 for i in items))
+    width = max([10, *(len(i["Driver"]) + 3 for i in items)])
     for driver, name in [("DRIVER", "VOLUME NAME"), *((i["Driver"], i["Name"]) for i in items)]:
         click.echo(f"{driver:<{width}}{name}")
 

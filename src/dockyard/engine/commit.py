@@ -19,7 +19,6 @@ from dockyard.engine.changes import apply_changes
 from dockyard.engine.container_ops import frozen
 from dockyard.engine.containers import container_dir
 from dockyard.engine.pack_child import packed_by_child
-from dockyard.engine.timefmt import rfc3339_now
 from dockyard.errors import ImageNotFound
 from dockyard.image import mediatypes as mt
 from dockyard.image.config import (
@@ -32,10 +31,11 @@ from dockyard.image.config import (
 )
 from dockyard.layer.pack import write_upper_tar
 from dockyard.reference import parse_tagged
+from dockyard.runtime.state import rfc3339_nano
 from dockyard.store import containers as crecords
 from dockyard.store import images as records
 from dockyard.store.containers import ContainerRecord
-from dockyard.store.ingest import StagedLayer, ingest_layer
+from dockyard.store.ingest import StagedLayer, ingest_layer, new_layer_dir
 from dockyard.store.staging import Staging
 from dockyard.store.store import Store
 
@@ -61,12 +61,15 @@ def _container_config(record: ContainerRecord, changes: list[str]) -> ContainerC
 
 
 def _pack_upper(staging: Staging, upper: str) -> StagedLayer:
-    """Stream ``write_upper_tar`` (in a child process) into ``ingest_layer``."""
+    """Stream ``write_upper_tar`` (in a child process) into ``ingest_layer``; the packer
+    writes half the small files into the new layer itself (``layer.shared``)."""
     upper_path = Path(upper)
     upper_path.mkdir(exist_ok=True)
-    with packed_by_child(lambda out: write_upper_tar(upper_path, out),
+    layer_path = new_layer_dir(staging)
+    diff = layer_path / "diff"
+    with packed_by_child(lambda out: write_upper_tar(upper_path, out, share_with=diff),
                          "the container's changes") as stream:
-        return ingest_layer(staging, stream, mt.DOCKER_LAYER)
+        return ingest_layer(staging, stream, mt.DOCKER_LAYER, layer_path=layer_path)
 
 
 # An empty tar as docker writes it (1024 zero bytes) and as tar pads it (10240).
@@ -100,7 +103,7 @@ def commit_container(
     with store.staging() as staging:
         with frozen(store, record) if pause else contextlib.nullcontext():
             staged = _pack_upper(staging, upper)
-        created = rfc3339_now()
+        created = rfc3339_nano()
         # Nothing changed: like docker, a history entry but no layer.
         empty = staged.diff_id in _EMPTY_TARS
         entry = History(

@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from dockyard.digest import Digest
 from dockyard.engine.names import check_name, random_name
-from dockyard.engine.timefmt import rfc3339_now
 from dockyard.errors import ConfigError, Conflict, ImageNotFound, InvalidDocument
 from dockyard.reference import parse_reference
 from dockyard.runtime.spec import RunOptions, command_line, merge_env
+from dockyard.runtime.state import rfc3339_nano
 from dockyard.store import containers as crecords
 from dockyard.store import images as records
 from dockyard.store.containers import ContainerRecord
@@ -153,7 +153,7 @@ def _host_config(opts: CreateOptions, runtime: str) -> dict[str, Any]:
         "ContainerIDFile": "",
         "LogConfig": {"Type": "json-file", "Config": {}},
         "NetworkMode": opts.network,
-        "PortBindings": opts.port_bindings,
+        "PortBindings": dict(opts.port_bindings),
         "PublishAllPorts": opts.publish_all,
         "RestartPolicy": {"Name": "no", "MaximumRetryCount": 0},
         "AutoRemove": opts.auto_remove,
@@ -220,7 +220,7 @@ def create_container(store: StoreView, opts: CreateOptions) -> ContainerRecord:
         name=_pick_name(store, opts.name),
         image_id=image_id,
         image_name=opts.image,
-        created=rfc3339_now(),
+        created=rfc3339_nano(),
         config=config,
         host_config=_host_config(opts, _runtime_name(store.layout.root, opts.runtime)),
         path=argv[0],

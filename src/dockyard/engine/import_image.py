@@ -8,7 +8,6 @@ import sys
 from dockyard.digest import Digest
 from dockyard.engine.changes import apply_changes
 from dockyard.engine.source import open_input
-from dockyard.engine.timefmt import rfc3339_now
 from dockyard.image import mediatypes as mt
 from dockyard.image.config import (
     DOCKER_VERSION,
@@ -19,6 +18,7 @@ from dockyard.image.config import (
     encode_config,
 )
 from dockyard.reference import parse_tagged
+from dockyard.runtime.state import rfc3339_nano
 from dockyard.store import images as records
 from dockyard.store.ingest import ingest_layer
 from dockyard.store.store import Store
@@ -44,7 +44,7 @@ def import_image(
         finally:
             if stream is not sys.stdin.buffer:
                 stream.close()
-        created = rfc3339_now()
+        created = rfc3339_nano()
         os_name, arch = host_platform_pair()
         config = ImageConfig(
             architecture=arch,

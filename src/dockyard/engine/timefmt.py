@@ -1,22 +1,18 @@
-"""Timestamps as docker writes and shows them."""
+"""Timestamps as docker shows them (``runtime.state.rfc3339_nano`` writes them)."""
 
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-
-def rfc3339_now() -> str:
-    """Now in RFC 3339 with nanoseconds, as Go's time.RFC3339Nano writes it in UTC."""
-    ns = time.time_ns()
-    seconds, nanos = divmod(ns, 1_000_000_000)
-    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
-    fraction = f"{nanos:09d}".rstrip("0")
-    return f"{stamp}.{fraction}Z" if fraction else f"{stamp}Z"
+if TYPE_CHECKING:
+    from datetime import datetime
 
 
 def parse_rfc3339(text: str | None) -> datetime | None:
     """Parse Go's RFC 3339 timestamps (nanoseconds are cut to microseconds)."""
+    from datetime import UTC, datetime  # not at import: `run` writes times, never parses
+
     if not text:
         return None
     value = text.strip()
@@ -83,6 +79,8 @@ def human_size(size: float, precision: int = 3) -> str:
 
 def go_time_string(text: str | None) -> str:
     """A timestamp as Go's time.String prints it in UTC: ``2024-01-02 15:04:05 +0000 UTC``."""
+    from datetime import UTC
+
     parsed = parse_rfc3339(text)
     if parsed is None:
         return ""

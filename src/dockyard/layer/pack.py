@@ -22,7 +22,11 @@ from pathlib import Path
 from typing import BinaryIO
 
 from dockyard.errors import StoreError
+from dockyard.layer.safepath import LayerRoot
+from dockyard.layer.shared import SharedWrites, packer_may_write
 from dockyard.layer.tarheader import BLOCK, RECORD, entry_header
+from dockyard.layer.tarstream import TarMember
+from dockyard.layer.unpack import FileMaker
 from dockyard.layer.whiteouts import (
     OPAQUE_MARKER,
     OPAQUE_XATTR,
@@ -49,10 +53,18 @@ _WHITEOUT = WHITEOUT_PREFIX.encode()
 _MARKER = OPAQUE_MARKER.encode()
 
 
-def write_upper_tar(upper: Path, out: BinaryIO) -> None:
+def write_upper_tar(upper: Path, out: BinaryIO, *, share_with: Path | None = None) -> None:
     """An overlayfs upperdir as an OCI layer tar: whiteout devices become
-    ``.wh.<name>``, opaque directories get a ``.wh..wh..opq`` entry."""
-    _TreeWriter(out, overlay=True).write(os.fspath(upper), "")
+    ``.wh.<name>``, opaque directories get a ``.wh..wh..opq`` entry.
+
+    With ``share_with`` (the empty directory the tar is being unpacked into, with
+    ``shared_writes``) every directory and some small files are written there too,
+    each before its entry is sent (see ``shared``).
+    """
+    writer = _TreeWriter(out, overlay=True)
+    if share_with is not None:
+        writer.shared = _SharedWriter(share_with)
+    writer.write(os.fspath(upper), "")
 
 
 def write_dir_tar(src: Path, out: BinaryIO, *, arcname: str = "") -> None:
@@ -70,6 +82,7 @@ class _TreeWriter:
         self.pending = bytearray()
         self.written = 0
         self.out_fd = _sendfile_target(out)
+        self.shared: _SharedWriter | None = None
 
     def write(self, top: str, arcname: str) -> None:
         try:
@@ -106,6 +119,8 @@ class _TreeWriter:
             self._file(path, name, info)
             return
         xattrs = _xattrs(path)
+        if kind == tarfile.DIRTYPE and self.shared is not None:
+            self.shared.make_dir(name)
         linkname = os.readlink(os.fsencode(path)) if kind == tarfile.SYMTYPE else b""
         header_name = name + b"/" if kind == tarfile.DIRTYPE else name
         self._emit(_header(header_name, kind, info, linkname=linkname, xattrs=xattrs))
@@ -123,7 +138,14 @@ class _TreeWriter:
         fd = os.open(path, _OPEN)
         try:
             size = info.st_size
-            self._emit(_header(name, tarfile.REGTYPE, info, size=size, xattrs=_xattrs(fd)))
+            xattrs = _xattrs(fd)
+            if self.shared is not None and self.shared.writes(name, size):
+                data = _read_exactly(fd, size)
+                self.shared.write(name, info, xattrs, data)  # before its entry is sent
+                self._emit(_header(name, tarfile.REGTYPE, info, size=size, xattrs=xattrs))
+                self._emit(data + bytes(-size % BLOCK))
+                return
+            self._emit(_header(name, tarfile.REGTYPE, info, size=size, xattrs=xattrs))
             if self.out_fd is not None and size >= _SENDFILE_FROM:
                 self._send(fd, size)
             else:
@@ -164,6 +186,69 @@ class _TreeWriter:
         if data:
             self.out.write(data)
             self.written += len(data)
+
+
+class _SharedWriter:
+    """The packer's half of ``shared``: directories, and the files the rule gives it."""
+
+    def __init__(self, dest: Path) -> None:
+        self.root = LayerRoot(os.fspath(dest))
+        self.files = FileMaker(self.root)
+        self.rule = SharedWrites()
+
+    def make_dir(self, name: bytes) -> None:
+        """Every directory, before its entry: the packer's files may go in it before the
+        unpacker gets there (which then finds it and merges, as with any directory)."""
+        rel = os.fsdecode(name)
+        if not packer_may_write(rel):
+            return  # the unpacker makes a whiteout of it, and what is below as it goes
+        parent, _, base = rel.rpartition("/")
+        path = self.root.join(f"{self.root.parent_dir(rel)}/{base}" if parent else base)
+        try:
+            os.mkdir(path, 0o755)
+        except FileExistsError:
+            if not stat.S_ISDIR(os.lstat(path).st_mode):
+                raise
+        self.root.add_dir(rel)
+
+    def writes(self, name: bytes, size: int) -> bool:
+        return self.rule.packer_writes(os.fsdecode(name), size)
+
+    def write(self, name: bytes, info: os.stat_result, xattrs: dict[bytes, bytes],
+              data: bytes) -> None:  # fmt: skip
+        """The file as the unpacker would make it from the entry ``_header`` builds."""
+        rel = os.fsdecode(name)
+        member = TarMember(
+            name=rel,
+            kind=tarfile.REGTYPE,
+            linkname="",
+            mode=info.st_mode & 0o7777,
+            uid=info.st_uid,
+            gid=info.st_gid,
+            size=len(data),
+            mtime_ns=info.st_mtime_ns // 10**9 * 10**9,  # the header keeps seconds
+            devmajor=0,
+            devminor=0,
+            xattrs={
+                os.fsdecode(key): value
+                for key, value in xattrs.items()
+                if not key.startswith(_OVERLAY_KEYS)
+            },
+        )
+        parent = self.root.parent_dir(rel)
+        base = rel.rpartition("/")[2]
+        path = self.root.join(f"{parent}/{base}" if parent else base)
+        self.files.fill(self.files.create(path, member), member, (data,))
+
+
+def _read_exactly(fd: int, size: int) -> bytes:
+    data = os.read(fd, size) if size else b""
+    while len(data) < size:
+        more = os.read(fd, size - len(data))
+        if not more:
+            raise OSError(errno.EIO, "file shrank while being archived")
+        data += more
+    return data
 
 
 def _sendfile_target(out: BinaryIO) -> int | None:

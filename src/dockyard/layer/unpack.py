@@ -16,13 +16,14 @@ import os
 import shutil
 import stat
 import tarfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, TypeVar
 
 from dockyard.errors import DockyardError, InvalidArchive, StoreError, UnsafeTarEntry
 from dockyard.layer.safepath import LayerRoot, clean_name
+from dockyard.layer.shared import SharedWrites
 from dockyard.layer.tarsplit import TarSplitRecorder
 from dockyard.layer.tarstream import TarMember, TarReader
 from dockyard.layer.whiteouts import (
@@ -35,6 +36,8 @@ from dockyard.layer.whiteouts import (
 )
 
 _T = TypeVar("_T")
+
+
 def _process_umask() -> int:
     """The umask, read without setting it (os.umask would race other threads)."""
     try:
@@ -61,7 +64,11 @@ class UnpackStats:
 
 
 def unpack_layer(
-    tar_stream: BinaryIO, dest: Path, recorder: TarSplitRecorder | None = None
+    tar_stream: BinaryIO,
+    dest: Path,
+    recorder: TarSplitRecorder | None = None,
+    *,
+    shared_writes: bool = False,
 ) -> UnpackStats:
     """Unpack an uncompressed tar read forward-only from ``tar_stream`` into ``dest``.
 
@@ -69,10 +76,12 @@ def unpack_layer(
     hashing reader sees every byte. A ``recorder`` collects what it needs to rebuild
     the exact tar from ``dest`` later (see ``tarsplit``). Raises ``InvalidArchive``
     (``UnsafeTarEntry`` for entries that try to leave ``dest``); on error the caller
-    removes ``dest``.
+    removes ``dest``. With ``shared_writes`` the packer writes some of the files itself
+    (see ``shared``): they are checked and recorded, not written again.
     """
     reader = TarReader(tar_stream, recorder)
-    unpacker = _Unpacker(LayerRoot(os.fspath(dest)), reader, recorder)
+    shared = SharedWrites() if shared_writes else None
+    unpacker = _Unpacker(LayerRoot(os.fspath(dest)), reader, recorder, shared)
     name = ""
     try:
         for member in reader:
@@ -88,19 +97,63 @@ def unpack_layer(
     return UnpackStats(size=unpacker.size, entries=unpacker.entries)
 
 
-class _Unpacker:
-    def __init__(
-        self, root: LayerRoot, reader: TarReader, recorder: TarSplitRecorder | None
-    ) -> None:
+class FileMaker:
+    """Makes a layer's regular files as the unpacker does (content, owner, xattrs, mode,
+    time); commit's packer uses it for the files it writes itself (see ``shared``)."""
+
+    def __init__(self, root: LayerRoot) -> None:
         self.root = root
-        self.reader = reader
-        self.recorder = recorder
         self.as_root = os.geteuid() == 0
         self.umask = _process_umask()
         # What a new file's owner already is, so chown can be skipped: the creator's
         # ids, unless a set-group-ID root hands its group down.
         setgid = os.stat(root.root).st_mode & stat.S_ISGID
         self.born_as = None if setgid else (os.geteuid(), os.getegid())
+
+    def _born_mode(self, member: TarMember) -> int:
+        # Born with its final mode where the umask keeps it whole: one chmod less per
+        # file, which counts in layers of many small files.
+        # (Not for files with xattrs that are read-only for their owner: setxattr
+        # checks the inode's mode, so they are set while it is still 0o600.)
+        mode = member.mode & 0o7777
+        fast = mode & ~self.umask == mode and not mode & 0o7000
+        return mode if fast and (mode & 0o200 or not member.xattrs) else 0o600
+
+    def create(self, path: str, member: TarMember) -> int:
+        """A new file at ``path`` (never through a symlink), open for ``fill``."""
+        return os.open(path, _CREATE, self._born_mode(member))
+
+    def fill(self, fd: int, member: TarMember, chunks: Iterable[bytes | memoryview]) -> None:
+        """Write the content, then the owner, xattrs, mode and time; closes ``fd``."""
+        try:
+            for chunk in chunks:
+                _write_all(fd, chunk)
+            mode = member.mode & 0o7777
+            owned = self.as_root and (member.uid, member.gid) != self.born_as
+            if owned:
+                os.chown(fd, member.uid, member.gid)
+            _set_xattrs(fd, member)
+            if owned or self._born_mode(member) != mode:
+                os.chmod(fd, mode)  # after chown, which clears setuid
+            os.utime(fd, ns=(member.mtime_ns, member.mtime_ns))
+        finally:
+            os.close(fd)
+
+
+class _Unpacker:
+    def __init__(
+        self,
+        root: LayerRoot,
+        reader: TarReader,
+        recorder: TarSplitRecorder | None,
+        shared: SharedWrites | None,
+    ) -> None:
+        self.root = root
+        self.reader = reader
+        self.recorder = recorder
+        self.shared = shared
+        self.files = FileMaker(root)
+        self.as_root = self.files.as_root
         self.size = 0
         self.entries = 0
         # Directory modes and times are set last: writing into a directory
@@ -145,30 +198,29 @@ class _Unpacker:
                 os.utime(path, ns=(mtime_ns, mtime_ns), follow_symlinks=False)
 
     def _file(self, rel: str, member: TarMember) -> None:
+        if self.shared is not None and self.shared.packer_writes(member.name, member.size):
+            self._written_by_packer(rel, member)
+            return
         path = self.root.join(rel)
-        mode = member.mode & 0o7777
-        # Born with its final mode where the umask keeps it whole: one chmod less per
-        # file, which counts in layers of many small files.
-        # (Not for files with xattrs that are read-only for their owner: setxattr
-        # checks the inode's mode, so they are set while it is still 0o600.)
-        fast = mode & ~self.umask == mode and not mode & 0o7000
-        born_mode = mode if fast and (mode & 0o200 or not member.xattrs) else 0o600
-        fd = self._replacing(rel, lambda: os.open(path, _CREATE, born_mode))
+        fd = self._replacing(rel, lambda: self.files.create(path, member))
         if self.recorder is not None:
             self.recorder.file(rel, member.size)
+        self.files.fill(fd, member, self.reader.data())
+        self.size += member.size
+
+    def _written_by_packer(self, rel: str, member: TarMember) -> None:
+        """A file the packer wrote before sending its entry: there, or the commit fails."""
         try:
-            for chunk in self.reader.data():
-                _write_all(fd, chunk)
-            self.size += member.size
-            owned = self.as_root and (member.uid, member.gid) != self.born_as
-            if owned:
-                os.chown(fd, member.uid, member.gid)
-            self._xattrs(fd, member)
-            if owned or born_mode != mode:
-                os.chmod(fd, mode)  # after chown, which clears setuid
-            os.utime(fd, ns=(member.mtime_ns, member.mtime_ns))
-        finally:
-            os.close(fd)
+            info = os.lstat(self.root.join(rel))
+        except FileNotFoundError:
+            info = None
+        if info is None or not stat.S_ISREG(info.st_mode) or info.st_size != member.size:
+            raise StoreError(f"the packer did not write {member.name!r} as it sent it")
+        if self.recorder is not None:
+            self.recorder.file(rel, member.size)
+        for _ in self.reader.data():
+            pass
+        self.size += member.size
 
     def _dir(self, rel: str, member: TarMember) -> None:
         path = self.root.join(rel)
@@ -259,24 +311,28 @@ class _Unpacker:
         if self.as_root:
             os.chown(path, member.uid, member.gid, follow_symlinks=False)
 
-    def _xattrs(self, target: int | str, member: TarMember) -> None:
-        for key, value in member.xattrs.items():
-            if key.startswith(OVERLAY_XATTR_PREFIX):
-                continue  # only whiteout markers may steer overlayfs
-            try:
-                if isinstance(target, int):
-                    os.setxattr(target, key, value)
-                else:
-                    os.setxattr(target, key, value, follow_symlinks=False)
-            except PermissionError:
-                continue  # docker ignores EPERM too (e.g. trusted.* without root)
+    def _xattrs(self, target: str, member: TarMember) -> None:
+        _set_xattrs(target, member)
+
+
+def _set_xattrs(target: int | str, member: TarMember) -> None:
+    for key, value in member.xattrs.items():
+        if key.startswith(OVERLAY_XATTR_PREFIX):
+            continue  # only whiteout markers may steer overlayfs
+        try:
+            if isinstance(target, int):
+                os.setxattr(target, key, value)
+            else:
+                os.setxattr(target, key, value, follow_symlinks=False)
+        except PermissionError:
+            continue  # docker ignores EPERM too (e.g. trusted.* without root)
 
 
 def _child(parent: str, name: str) -> str:
     return f"{parent}/{name}" if parent else name
 
 
-def _write_all(fd: int, chunk: memoryview) -> None:
+def _write_all(fd: int, chunk: bytes | memoryview) -> None:
     while chunk:
         chunk = chunk[os.write(fd, chunk) :]
 

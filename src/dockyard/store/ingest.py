@@ -55,18 +55,22 @@ def ingest_layer(
     expected_blob: Digest | None = None,
     expected_diff_id: Digest | None = None,
     reopen: Callable[[], BinaryIO] | None = None,
+    layer_path: Path | None = None,
 ) -> StagedLayer:
     """Stage one layer from its blob stream, verifying the digests it is announced with.
 
     ``reopen`` gives the same bytes again (a file, an archive member): then an
     uncompressed tar is not copied aside while unpacking, only re-read in the rare
-    case that its tar-split record cannot serve.
+    case that its tar-split record cannot serve. A ``layer_path`` from
+    ``new_layer_dir`` is one whose ``diff/`` the tar's packer shares the writes of
+    (``layer.shared``); otherwise a new one is made.
     """
     head = _read_head(stream)
     source = as_binary(PrefixedReader(head, stream))
     uncompressed = detect_compression(head) == "none"
     blob_path = staging.new_path("blob-")
-    layer_path = _new_layer_dir(staging)
+    shared_writes = layer_path is not None
+    layer_path = layer_path or new_layer_dir(staging)
     with ExitStack() as stack:
         # Early writeback only for a blob that stays: an uncompressed one is usually
         # dropped for its tar-split record, best before it ever reaches the disk.
@@ -83,7 +87,9 @@ def ingest_layer(
         tar = blob if decoded is None else HashingReader(decoded)
         stack.callback(tar.close)
         try:
-            stats = unpack_layer(as_binary(tar), layer_path / "diff", recorder)
+            stats = unpack_layer(
+                as_binary(tar), layer_path / "diff", recorder, shared_writes=shared_writes
+            )
             tar.drain()
         except DockyardError as exc:
             if decoded is not None:
@@ -148,7 +154,7 @@ def ingest_blob_file(
 
     The caller verified ``blob_digest`` while writing the file; the file becomes the blob.
     """
-    layer_path = _new_layer_dir(staging)
+    layer_path = new_layer_dir(staging)
     with ExitStack() as stack:
         blob = stack.enter_context(open(blob_path, "rb"))
         tar = HashingReader(open_decompressed(blob))
@@ -174,7 +180,8 @@ def _read_head(stream: BinaryIO) -> bytes:
     return head
 
 
-def _new_layer_dir(staging: Staging) -> Path:
+def new_layer_dir(staging: Staging) -> Path:
+    """A staged layer directory with an empty ``diff/``."""
     layer_path = staging.new_path("layer-")
     (layer_path / "diff").mkdir(parents=True)
     return layer_path
