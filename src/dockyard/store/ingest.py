@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from dockyard.digest import Digest
-from dockyard.errors import DigestMismatch, DockyardError
+from dockyard.errors import DigestMismatch, DockyardError, StoreError
 from dockyard.image import mediatypes as mt
 from dockyard.layer.compression import detect_compression, open_decompressed
 from dockyard.layer.tarsplit import TarSplitRecorder
@@ -63,7 +63,8 @@ def ingest_layer(
     uncompressed tar is not copied aside while unpacking, only re-read in the rare
     case that its tar-split record cannot serve. A ``layer_path`` from
     ``new_layer_dir`` is one whose ``diff/`` the tar's packer shares the writes of
-    (``layer.shared``); otherwise a new one is made.
+    (``layer.shared``); otherwise a new one is made. Such a tar, packed from a
+    directory, names each path once: its record always serves, and no copy is kept.
     """
     head = _read_head(stream)
     source = as_binary(PrefixedReader(head, stream))
@@ -74,7 +75,7 @@ def ingest_layer(
     with ExitStack() as stack:
         # Early writeback only for a blob that stays: an uncompressed one is usually
         # dropped for its tar-split record, best before it ever reaches the disk.
-        sink = (None if uncompressed and reopen
+        sink = (None if uncompressed and (reopen or shared_writes)
                 else stack.enter_context(open_blob_for_writing(blob_path, early=not uncompressed)))
         blob = HashingReader(source, sink=sink)
         stack.callback(blob.close)
@@ -110,6 +111,8 @@ def ingest_layer(
         kept = None
     elif sink is None and reopen is not None:
         _copy_verified(reopen, blob_path, blob_digest)
+    elif sink is None:
+        raise StoreError("the packed layer names a path twice: its tar cannot be kept")
     return _finish(
         layer_path,
         stats,
