@@ -9,56 +9,17 @@ from __future__ import annotations
 
 import json
 import os
-import select
 import signal
 import subprocess
-import time
 from collections.abc import Iterator
 
 import pytest
 from tests.conftest import DOCKYARD, Dockyard
-from tests.e2e.container_helpers import assert_nothing_left, needs_containers
-
-from dockyard.runtime.console import set_winsize
+from tests.e2e.container_helpers import Terminal, assert_nothing_left, needs_containers
 
 pytestmark = needs_containers
 
 READ_LINES = "while read l; do echo got $l; done"
-
-
-class Terminal:
-    """``dockyard ARGS`` with a pty of 30x90 as its controlling terminal."""
-
-    def __init__(self, dockyard: Dockyard, *args: str) -> None:
-        self.master, slave = os.openpty()
-        set_winsize(slave, 30, 90)
-        self.proc = subprocess.Popen(
-            [DOCKYARD, *args], env=dockyard.env(), stdin=slave, stdout=slave, stderr=slave,
-            start_new_session=True,
-        )  # fmt: skip
-        os.close(slave)
-        self.seen = b""
-
-    def expect(self, text: bytes, timeout: float = 15.0) -> None:
-        deadline = time.monotonic() + timeout
-        while text not in self.seen:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                pytest.fail(f"never saw {text!r}; got {self.seen!r}")
-            ready, _, _ = select.select([self.master], [], [], left)
-            if ready:
-                try:
-                    self.seen += os.read(self.master, 4096)
-                except OSError:  # EIO: the other side closed
-                    pytest.fail(f"terminal closed before {text!r}; got {self.seen!r}")
-
-    def send(self, data: bytes) -> None:
-        os.write(self.master, data)
-
-    def close(self) -> int:
-        code = self.proc.wait(timeout=20)
-        os.close(self.master)
-        return code
 
 
 @pytest.fixture(autouse=True)
@@ -76,7 +37,7 @@ def running(dockyard: Dockyard, name: str) -> bool:
 
 def test_terminal_attach_detach_reattach_and_exit(dockyard: Dockyard, busybox: str) -> None:
     dockyard.run("run", "-dit", "--name", "term", busybox, "sh")
-    term = Terminal(dockyard, "attach", "term")
+    term = Terminal(dockyard, "attach", "term", size=(30, 90))
     term.expect(b"# ")  # redrawn: attach nudges the window size, as docker does
     term.send(b"echo hi-$((20+1)); stty size\r")
     term.expect(b"hi-21")
@@ -85,7 +46,7 @@ def test_terminal_attach_detach_reattach_and_exit(dockyard: Dockyard, busybox: s
     assert term.close() == 0
     assert running(dockyard, "term")
 
-    again = Terminal(dockyard, "attach", "term")
+    again = Terminal(dockyard, "attach", "term", size=(30, 90))
     again.expect(b"# ")
     again.send(b"exit 3\r")
     assert again.close() == 3
@@ -106,9 +67,9 @@ def test_piped_stdin_to_an_interactive_container(dockyard: Dockyard, busybox: st
 
 def test_two_clients_see_the_same_output(dockyard: Dockyard, busybox: str) -> None:
     dockyard.run("run", "-dit", "--name", "two", busybox, "sh")
-    first = Terminal(dockyard, "attach", "two")
+    first = Terminal(dockyard, "attach", "two", size=(30, 90))
     first.expect(b"# ")
-    second = Terminal(dockyard, "attach", "two")
+    second = Terminal(dockyard, "attach", "two", size=(30, 90))
     second.expect(b"# ")
     first.send(b"echo A-$((1+1))\r")
     first.expect(b"A-2")  # each is attached once it has seen its own command run
@@ -150,7 +111,7 @@ def test_signals_are_proxied_without_a_terminal(dockyard: Dockyard, busybox: str
 
 def test_monitor_killed_while_attached(dockyard: Dockyard, busybox: str) -> None:
     container_id = dockyard.run("run", "-dit", "--name", "killed", busybox, "sh").stdout.strip()
-    term = Terminal(dockyard, "attach", "killed")
+    term = Terminal(dockyard, "attach", "killed", size=(30, 90))
     term.expect(b"# ")
     term.send(b"echo ready-$((4+4))\r")
     term.expect(b"ready-8")

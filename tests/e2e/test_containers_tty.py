@@ -2,50 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import select
-import subprocess
-import time
-
 import pytest
-from tests.conftest import DOCKYARD, Dockyard
-from tests.e2e.container_helpers import assert_nothing_left, needs_containers
+from tests.conftest import Dockyard
+from tests.e2e.container_helpers import Terminal, assert_nothing_left, needs_containers
 
 pytestmark = needs_containers
-
-
-class Terminal:
-    """``dockyard`` with a pty as its controlling terminal."""
-
-    def __init__(self, dockyard: Dockyard, *args: str) -> None:
-        self.master, slave = os.openpty()
-        self.proc = subprocess.Popen(
-            [DOCKYARD, *args], env=dockyard.env(), stdin=slave, stdout=slave, stderr=slave,
-            start_new_session=True,
-        )
-        os.close(slave)
-        self.seen = b""
-
-    def expect(self, text: bytes, timeout: float = 15.0) -> None:
-        deadline = time.monotonic() + timeout
-        while text not in self.seen:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                pytest.fail(f"never saw {text!r}; got {self.seen!r}")
-            ready, _, _ = select.select([self.master], [], [], left)
-            if ready:
-                try:
-                    self.seen += os.read(self.master, 4096)
-                except OSError:  # EIO: the other side closed
-                    pytest.fail(f"terminal closed before {text!r}; got {self.seen!r}")
-
-    def send(self, data: bytes) -> None:
-        os.write(self.master, data)
-
-    def close(self) -> int:
-        code = self.proc.wait(timeout=20)
-        os.close(self.master)
-        return code
 
 
 def test_interactive_shell(dockyard: Dockyard, busybox: str) -> None:

@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from dockyard.layer import Change, unpack_layer, upper_changes, write_upper_tar
+from dockyard.layer.changes import Change, upper_changes
+from dockyard.layer.pack import write_upper_tar
+from dockyard.layer.unpack import unpack_layer
 
 from .helpers import NEEDS_ROOT, ROOT, directory, file, snapshot, symlink, tar_bytes
 

@@ -9,7 +9,12 @@ from typing import BinaryIO
 import pytest
 
 from dockyard.errors import InvalidArchive
-from dockyard.layer import Compression, detect_compression, open_compressor, open_decompressed
+from dockyard.layer.compression import (
+    Compression,
+    detect_compression,
+    open_compressor,
+    open_decompressed,
+)
 
 ALL: list[Compression] = ["none", "gzip", "zstd", "bzip2", "xz"]
 PAYLOAD = os.urandom(1 << 16) + b"layer " * 300_000

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from dockyard.layer import open_compressor, open_decompressed, unpack_layer
 from dockyard.layer.changes import write_dir_tar, write_upper_tar
+from dockyard.layer.compression import open_compressor, open_decompressed
+from dockyard.layer.unpack import unpack_layer
 
 from .helpers import NEEDS_ROOT, ROOT, tree
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from dockyard.errors import InvalidArchive
-from dockyard.layer import UnpackStats, unpack_layer
+from dockyard.layer.unpack import UnpackStats, unpack_layer
 
 from .helpers import NEEDS_ROOT, ROOT, Entry, directory, file, hardlink, symlink, tar_bytes
 

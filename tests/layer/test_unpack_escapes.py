@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from dockyard.errors import InvalidArchive, UnsafeTarEntry
-from dockyard.layer import unpack_layer
+from dockyard.layer.unpack import unpack_layer
 
 from .helpers import (
     NEEDS_ROOT,

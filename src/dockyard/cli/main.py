@@ -82,7 +82,12 @@ def _run(argv: list[str]) -> int:
     root, command, args = invocation
     module, function, _ = FLAG_COMMANDS[command]
     code: int = getattr(importlib.import_module(module), function)(root, args)
-    return code
+    # These commands close what they open (the store, logs, sockets; helper threads and
+    # processes are joined): the interpreter's teardown, about 5 ms of a 90 ms `run`,
+    # has nothing left to do.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -16,8 +16,6 @@ import msgspec
 
 from dockyard.digest import Digest
 from dockyard.engine.changes import apply_changes
-from dockyard.engine.container_ops import frozen
-from dockyard.engine.containers import container_dir
 from dockyard.engine.pack_child import packed_by_child
 from dockyard.errors import ImageNotFound
 from dockyard.image import mediatypes as mt
@@ -31,7 +29,7 @@ from dockyard.image.config import (
 )
 from dockyard.layer.pack import write_upper_tar
 from dockyard.reference import parse_tagged
-from dockyard.runtime.state import rfc3339_nano
+from dockyard.runtime.state import current_status, rfc3339_nano
 from dockyard.store import containers as crecords
 from dockyard.store import images as records
 from dockyard.store.containers import ContainerRecord
@@ -58,6 +56,16 @@ def _container_config(record: ContainerRecord, changes: list[str]) -> ContainerC
     kept = {k: v for k, v in record.config.items() if k in _KEPT and v not in (None, {}, [])}
     config = msgspec.convert(kept, ContainerConfig, from_attributes=False)
     return apply_changes(config, changes)
+
+
+def _frozen(store: Store, record: ContainerRecord) -> contextlib.AbstractContextManager[None]:
+    """``container_ops.frozen``, imported only for a container that runs: committing a
+    stopped one (the walkthrough's) needs none of the runtime's modules."""
+    if not current_status(store.layout.containers / record.id).running:
+        return contextlib.nullcontext()
+    from dockyard.engine.container_ops import frozen
+
+    return frozen(store, record)
 
 
 def _pack_upper(staging: Staging, upper: str) -> StagedLayer:
@@ -99,9 +107,9 @@ def commit_container(
     base = _base_config(store, record)
     config = _container_config(record, changes or [])
     base_layers = crecords.container_layers(store.conn, record.id)
-    upper = str(container_dir(store, record.id) / "upper")
+    upper = str(store.layout.containers / record.id / "upper")
     with store.staging() as staging:
-        with frozen(store, record) if pause else contextlib.nullcontext():
+        with _frozen(store, record) if pause else contextlib.nullcontext():
             staged = _pack_upper(staging, upper)
         created = rfc3339_nano()
         # Nothing changed: like docker, a history entry but no layer.
