@@ -28,9 +28,7 @@ def commit(root: str | None, argv: list[str]) -> int:
     from dockyard.engine.commit import commit_container
     from dockyard.store.store import open_store
 
-    parsed = COMMIT.parse(argv)
-    if parsed.help:
-        print(COMMIT.help_text())
+    if (parsed := COMMIT.parse_or_help(argv)) is None:
         return 0
     flags = parsed.values
     store = open_store(Path(root) if root else None)

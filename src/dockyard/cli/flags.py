@@ -127,6 +127,14 @@ class Command:
         self._check_count(positional)
         return Parsed(values, positional)
 
+    def parse_or_help(self, args: Sequence[str]) -> Parsed | None:
+        """``parse``; None once ``--help`` is printed (the command then exits 0)."""
+        parsed = self.parse(args)
+        if parsed.help:
+            print(self.help_text())
+            return None
+        return parsed
+
     def _long_flag(self, arg: str, args: Sequence[str], index: int, values: Values) -> int:
         name, eq, value = arg[2:].partition("=")
         flag = self._long.get(name)

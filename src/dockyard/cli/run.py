@@ -61,9 +61,7 @@ def create(root: str | None, argv: list[str]) -> int:
     """``dockyard create``: prints the new container's ID."""
     from dockyard.engine.containers import create_container
 
-    parsed = CREATE.parse(argv)
-    if parsed.help:
-        print(CREATE.help_text())
+    if (parsed := CREATE.parse_or_help(argv)) is None:
         return 0
     options = build_create_options(parsed.values, parsed.args, detach=True)
     store = _open_store(root)
@@ -79,9 +77,7 @@ def run(root: str | None, argv: list[str]) -> int:
     from dockyard.engine import container_start as starter
     from dockyard.engine.containers import create_container
 
-    parsed = RUN.parse(argv)
-    if parsed.help:
-        print(RUN.help_text())
+    if (parsed := RUN.parse_or_help(argv)) is None:
         return 0
     params = parsed.values
     detach = bool(params["detach"])
@@ -122,9 +118,7 @@ def exec_(root: str | None, argv: list[str]) -> int:
     """``dockyard exec``: the command's exit code."""
     from dockyard.engine.container_exec import exec_command
 
-    parsed = EXEC.parse(argv)
-    if parsed.help:
-        print(EXEC.help_text())
+    if (parsed := EXEC.parse_or_help(argv)) is None:
         return 0
     flags = parsed.values
     if _input_is_not_terminal(flags["tty"], flags["interactive"], flags["detach"]):
