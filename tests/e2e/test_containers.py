@@ -203,3 +203,21 @@ def test_run_exec_and_commit_with_docker_flag_values(dockyard: Dockyard, busybox
     finally:
         dockyard.run("rm", "-f", "box")
     assert mounts_under(dockyard.root) == []
+
+
+def test_commit_of_whiteout_named_files_and_a_magic_first_name(
+    dockyard: Dockyard, busybox: str
+) -> None:
+    # `.wh.X` next to `X` (either order in the tar), and a first entry whose name
+    # starts like a bzip2 stream: all commit, as docker's layers would read them.
+    script = (
+        "cd /tmp && echo data > ./-d && touch ./.wh.-d && touch .wh.foo && echo foo > foo"
+        " && echo a > a && mkdir /BZh9 && echo z > /BZh9/z"
+    )
+    dockyard.run("run", "--name", "twins", busybox, "sh", "-c", script)
+    dockyard.run("commit", "twins", "twins:1")
+    seen = dockyard.run(
+        "run", "--rm", "twins:1", "sh", "-c", "ls -A /tmp; cat /tmp/foo /BZh9/z"
+    ).stdout.split()
+    assert seen == ["a", "foo", "foo", "z"]  # -d is whited out; foo came back after
+    dockyard.run("rm", "twins")

@@ -91,7 +91,11 @@ def _run(argv: list[str]) -> int:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Run the CLI; a DockyardError becomes ``Error: …`` on stderr and docker's exit code."""
+    """Run the CLI; a DockyardError becomes ``Error: …`` on stderr and docker's exit code.
+
+    The process's entry point only: ``run``, ``create``, ``exec`` and ``commit`` end it
+    with ``os._exit``.
+    """
     args = sys.argv[1:] if argv is None else argv
     try:
         code = _run(args)

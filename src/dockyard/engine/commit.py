@@ -33,7 +33,13 @@ from dockyard.runtime.state import current_status, rfc3339_nano
 from dockyard.store import containers as crecords
 from dockyard.store import images as records
 from dockyard.store.containers import ContainerRecord
-from dockyard.store.ingest import StagedLayer, ingest_layer, new_layer_dir
+from dockyard.store.ingest import (
+    StagedLayer,
+    TarNotKept,
+    discard,
+    ingest_layer,
+    new_layer_dir,
+)
 from dockyard.store.staging import Staging
 from dockyard.store.store import Store
 
@@ -75,9 +81,18 @@ def _pack_upper(staging: Staging, upper: str) -> StagedLayer:
     upper_path.mkdir(exist_ok=True)
     layer_path = new_layer_dir(staging)
     diff = layer_path / "diff"
-    with packed_by_child(lambda out: write_upper_tar(upper_path, out, share_with=diff),
-                         "the container's changes") as stream:
-        return ingest_layer(staging, stream, mt.DOCKER_LAYER, layer_path=layer_path)
+    what = "the container's changes"
+    try:
+        with packed_by_child(lambda out: write_upper_tar(upper_path, out, share_with=diff),
+                             what) as stream:  # fmt: skip
+            return ingest_layer(staging, stream, mt.DOCKER_LAYER, layer_path=layer_path,
+                                plain_tar=True)  # fmt: skip
+    except TarNotKept:
+        # A file named `.wh.X` next to `X` (the tar whites out a file it gave): rare
+        # enough to pack again, keeping the tar this time.
+        discard(layer_path)
+    with packed_by_child(lambda out: write_upper_tar(upper_path, out), what) as stream:
+        return ingest_layer(staging, stream, mt.DOCKER_LAYER, plain_tar=True)
 
 
 # An empty tar as docker writes it (1024 zero bytes) and as tar pads it (10240).

@@ -23,7 +23,7 @@ from typing import BinaryIO
 
 from dockyard.errors import StoreError
 from dockyard.layer.safepath import LayerRoot
-from dockyard.layer.shared import SharedWrites, packer_may_write
+from dockyard.layer.shared import SharedWrites, shareable_names
 from dockyard.layer.tarheader import BLOCK, RECORD, entry_header
 from dockyard.layer.tarstream import TarMember
 from dockyard.layer.unpack import FileMaker
@@ -95,18 +95,21 @@ class _TreeWriter:
         except OSError as exc:
             raise StoreError(f"cannot archive {top}: {exc}") from exc
 
-    def _walk(self, directory: str, prefix: bytes) -> None:
+    def _walk(self, directory: str, prefix: bytes, share: bool = True) -> None:
+        """``share``: whether the packer may write below ``directory`` (``shared``)."""
         with os.scandir(directory) as scan:
             entries = sorted(scan, key=lambda entry: entry.name)
+        shareable = shareable_names([e.name for e in entries]) if share and self.shared else ()
         for entry in entries:
             encoded = os.fsencode(entry.name)
             name = prefix + b"/" + encoded if prefix else encoded
             info = entry.stat(follow_symlinks=False)
-            self._add(entry.path, name, info)
+            here = entry.name in shareable
+            self._add(entry.path, name, info, here)
             if stat.S_ISDIR(info.st_mode):
-                self._walk(entry.path, name)
+                self._walk(entry.path, name, here)
 
-    def _add(self, path: str, name: bytes, info: os.stat_result) -> None:
+    def _add(self, path: str, name: bytes, info: os.stat_result, share: bool = False) -> None:
         kind = _TYPES.get(stat.S_IFMT(info.st_mode))
         if kind is None:
             return  # sockets cannot be archived; docker skips them too
@@ -116,10 +119,10 @@ class _TreeWriter:
             self._emit(_header(name, tarfile.REGTYPE, info, mode=0o600))
             return
         if kind == tarfile.REGTYPE:
-            self._file(path, name, info)
+            self._file(path, name, info, share)
             return
         xattrs = _xattrs(path)
-        if kind == tarfile.DIRTYPE and self.shared is not None:
+        if kind == tarfile.DIRTYPE and share and self.shared is not None:
             self.shared.make_dir(name)
         linkname = os.readlink(os.fsencode(path)) if kind == tarfile.SYMTYPE else b""
         header_name = name + b"/" if kind == tarfile.DIRTYPE else name
@@ -128,7 +131,7 @@ class _TreeWriter:
             marker = name + b"/" + _MARKER
             self._emit(_header(marker, tarfile.REGTYPE, info, mode=info.st_mode & 0o777))
 
-    def _file(self, path: str, name: bytes, info: os.stat_result) -> None:
+    def _file(self, path: str, name: bytes, info: os.stat_result, share: bool) -> None:
         if info.st_nlink > 1:
             first = self.first_link.setdefault((info.st_dev, info.st_ino), name)
             if first != name:
@@ -139,7 +142,7 @@ class _TreeWriter:
         try:
             size = info.st_size
             xattrs = _xattrs(fd)
-            if self.shared is not None and self.shared.writes(name, size):
+            if share and self.shared is not None and self.shared.rule.packer_writes(size):
                 data = _read_exactly(fd, size)
                 self.shared.write(name, info, xattrs, data)  # before its entry is sent
                 self._emit(_header(name, tarfile.REGTYPE, info, size=size, xattrs=xattrs))
@@ -200,8 +203,6 @@ class _SharedWriter:
         """Every directory, before its entry: the packer's files may go in it before the
         unpacker gets there (which then finds it and merges, as with any directory)."""
         rel = os.fsdecode(name)
-        if not packer_may_write(rel):
-            return  # the unpacker makes a whiteout of it, and what is below as it goes
         parent, _, base = rel.rpartition("/")
         path = self.root.join(f"{self.root.parent_dir(rel)}/{base}" if parent else base)
         try:
@@ -210,9 +211,6 @@ class _SharedWriter:
             if not stat.S_ISDIR(os.lstat(path).st_mode):
                 raise
         self.root.add_dir(rel)
-
-    def writes(self, name: bytes, size: int) -> bool:
-        return self.rule.packer_writes(os.fsdecode(name), size)
 
     def write(self, name: bytes, info: os.stat_result, xattrs: dict[bytes, bytes],
               data: bytes) -> None:  # fmt: skip
@@ -277,6 +275,8 @@ def _xattrs(target: str | int) -> dict[bytes, bytes]:
         raise
     values = {}
     for key in sorted(names):
+        if "=" in key:
+            continue  # a PAX record cannot carry it (Go's tar writer refuses it too)
         if isinstance(target, int):
             value = os.getxattr(target, key)
         else:

@@ -23,7 +23,6 @@ from typing import BinaryIO, TypeVar
 
 from dockyard.errors import DockyardError, InvalidArchive, StoreError, UnsafeTarEntry
 from dockyard.layer.safepath import LayerRoot, clean_name
-from dockyard.layer.shared import SharedWrites
 from dockyard.layer.tarsplit import TarSplitRecorder
 from dockyard.layer.tarstream import TarMember, TarReader
 from dockyard.layer.whiteouts import (
@@ -49,6 +48,7 @@ def _process_umask() -> int:
         pass
     return 0o777  # unknown: assume the worst, every file gets its chmod
 
+_DEFAULT_ACL = "system.posix_acl_default"
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 _DEVICE_TYPES = {tarfile.CHRTYPE: stat.S_IFCHR, tarfile.BLKTYPE: stat.S_IFBLK}
 # Failures of the disk rather than of the archive.
@@ -77,11 +77,11 @@ def unpack_layer(
     the exact tar from ``dest`` later (see ``tarsplit``). Raises ``InvalidArchive``
     (``UnsafeTarEntry`` for entries that try to leave ``dest``); on error the caller
     removes ``dest``. With ``shared_writes`` the packer writes some of the files itself
-    (see ``shared``): they are checked and recorded, not written again.
+    before sending their entries (see ``shared``): those found in place are checked and
+    recorded, not written again.
     """
     reader = TarReader(tar_stream, recorder)
-    shared = SharedWrites() if shared_writes else None
-    unpacker = _Unpacker(LayerRoot(os.fspath(dest)), reader, recorder, shared)
+    unpacker = _Unpacker(LayerRoot(os.fspath(dest)), reader, recorder, shared_writes)
     name = ""
     try:
         for member in reader:
@@ -109,6 +109,12 @@ class FileMaker:
         # ids, unless a set-group-ID root hands its group down.
         setgid = os.stat(root.root).st_mode & stat.S_ISGID
         self.born_as = None if setgid else (os.geteuid(), os.getegid())
+        # Below a default ACL the umask plays no part: every file gets its chmod.
+        try:
+            os.getxattr(root.root, _DEFAULT_ACL)
+            self.inherits_acl = True
+        except OSError:
+            self.inherits_acl = False
 
     def _born_mode(self, member: TarMember) -> int:
         # Born with its final mode where the umask keeps it whole: one chmod less per
@@ -116,7 +122,7 @@ class FileMaker:
         # (Not for files with xattrs that are read-only for their owner: setxattr
         # checks the inode's mode, so they are set while it is still 0o600.)
         mode = member.mode & 0o7777
-        fast = mode & ~self.umask == mode and not mode & 0o7000
+        fast = mode & ~self.umask == mode and not mode & 0o7000 and not self.inherits_acl
         return mode if fast and (mode & 0o200 or not member.xattrs) else 0o600
 
     def create(self, path: str, member: TarMember) -> int:
@@ -146,12 +152,12 @@ class _Unpacker:
         root: LayerRoot,
         reader: TarReader,
         recorder: TarSplitRecorder | None,
-        shared: SharedWrites | None,
+        shared_writes: bool,
     ) -> None:
         self.root = root
         self.reader = reader
         self.recorder = recorder
-        self.shared = shared
+        self.shared_writes = shared_writes
         self.files = FileMaker(root)
         self.as_root = self.files.as_root
         self.size = 0
@@ -159,6 +165,8 @@ class _Unpacker:
         # Directory modes and times are set last: writing into a directory
         # changes its mtime, and a read-only mode would stop a non-root unpack.
         self.dir_attrs: dict[str, tuple[int, int]] = {}
+        # Default ACLs too: a file made below one would inherit what its entry lacks.
+        self.default_acls: dict[str, bytes] = {}
         self.writers: dict[bytes, Callable[[str, TarMember], None]] = {
             tarfile.REGTYPE: self._file,
             tarfile.DIRTYPE: self._dir,
@@ -191,6 +199,9 @@ class _Unpacker:
             writer(_child(parent, base), member)
 
     def finish(self) -> None:
+        for rel, acl in self.default_acls.items():
+            if self.root.is_dir(rel):
+                _set_xattr(self.root.join(rel), _DEFAULT_ACL, acl)
         for rel, (mode, mtime_ns) in self.dir_attrs.items():
             if self.root.is_dir(rel):  # not replaced by a later entry
                 path = self.root.join(rel)
@@ -198,24 +209,22 @@ class _Unpacker:
                 os.utime(path, ns=(mtime_ns, mtime_ns), follow_symlinks=False)
 
     def _file(self, rel: str, member: TarMember) -> None:
-        if self.shared is not None and self.shared.packer_writes(member.name, member.size):
-            self._written_by_packer(rel, member)
-            return
         path = self.root.join(rel)
+        if self.shared_writes and (found := _file_size(path)) is not None:
+            self._written_by_packer(rel, member, found)
+            return
         fd = self._replacing(rel, lambda: self.files.create(path, member))
         if self.recorder is not None:
             self.recorder.file(rel, member.size)
         self.files.fill(fd, member, self.reader.data())
         self.size += member.size
 
-    def _written_by_packer(self, rel: str, member: TarMember) -> None:
-        """A file the packer wrote before sending its entry: there, or the commit fails."""
-        try:
-            info = os.lstat(self.root.join(rel))
-        except FileNotFoundError:
-            info = None
-        if info is None or not stat.S_ISREG(info.st_mode) or info.st_size != member.size:
-            raise StoreError(f"the packer did not write {member.name!r} as it sent it")
+    def _written_by_packer(self, rel: str, member: TarMember, size: int) -> None:
+        """A file found in place: the packer wrote it before sending its entry."""
+        if size != member.size:
+            raise StoreError(
+                f"the packer wrote {member.name!r} with {size} bytes; its entry says {member.size}"
+            )
         if self.recorder is not None:
             self.recorder.file(rel, member.size)
         for _ in self.reader.data():
@@ -232,6 +241,10 @@ class _Unpacker:
                 os.mkdir(path, 0o755)
         self.root.add_dir(rel)  # an existing directory merges with the entry
         self._owner(path, member)
+        acl = member.xattrs.get(_DEFAULT_ACL)
+        if acl is not None:
+            self.default_acls[rel] = acl
+            member.xattrs = {k: v for k, v in member.xattrs.items() if k != _DEFAULT_ACL}
         self._xattrs(path, member)
         self.dir_attrs[rel] = (member.mode & 0o7777, member.mtime_ns)
 
@@ -317,15 +330,27 @@ class _Unpacker:
 
 def _set_xattrs(target: int | str, member: TarMember) -> None:
     for key, value in member.xattrs.items():
-        if key.startswith(OVERLAY_XATTR_PREFIX):
-            continue  # only whiteout markers may steer overlayfs
-        try:
-            if isinstance(target, int):
-                os.setxattr(target, key, value)
-            else:
-                os.setxattr(target, key, value, follow_symlinks=False)
-        except PermissionError:
-            continue  # docker ignores EPERM too (e.g. trusted.* without root)
+        if not key.startswith(OVERLAY_XATTR_PREFIX):  # only whiteouts may steer overlayfs
+            _set_xattr(target, key, value)
+
+
+def _set_xattr(target: int | str, key: str, value: bytes) -> None:
+    try:
+        if isinstance(target, int):
+            os.setxattr(target, key, value)
+        else:
+            os.setxattr(target, key, value, follow_symlinks=False)
+    except PermissionError:
+        pass  # docker ignores EPERM too (e.g. trusted.* without root)
+
+
+def _file_size(path: str) -> int | None:
+    """The size of the regular file at ``path``; None if there is none."""
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return None
+    return info.st_size if stat.S_ISREG(info.st_mode) else None
 
 
 def _child(parent: str, name: str) -> str:

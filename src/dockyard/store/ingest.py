@@ -34,6 +34,10 @@ TAR_SPLIT = "tar-split.gz"
 _HEAD = 8
 
 
+class TarNotKept(StoreError):
+    """A shared-writes ingest whose tar-split record cannot serve: pack it again, kept."""
+
+
 @dataclass(frozen=True)
 class StagedLayer:
     """A verified layer waiting in staging to be moved into the store."""
@@ -56,6 +60,7 @@ def ingest_layer(
     expected_diff_id: Digest | None = None,
     reopen: Callable[[], BinaryIO] | None = None,
     layer_path: Path | None = None,
+    plain_tar: bool = False,
 ) -> StagedLayer:
     """Stage one layer from its blob stream, verifying the digests it is announced with.
 
@@ -63,12 +68,14 @@ def ingest_layer(
     uncompressed tar is not copied aside while unpacking, only re-read in the rare
     case that its tar-split record cannot serve. A ``layer_path`` from
     ``new_layer_dir`` is one whose ``diff/`` the tar's packer shares the writes of
-    (``layer.shared``); otherwise a new one is made. Such a tar, packed from a
-    directory, names each path once: its record always serves, and no copy is kept.
+    (``layer.shared``); otherwise a new one is made. Such a tar is commit's own and
+    no copy of it is kept: ``TarNotKept`` if its record cannot serve. ``plain_tar``: the
+    stream is known to be an uncompressed tar (commit's, whatever its first name looks
+    like: ``BZh9/`` is no bzip2 stream).
     """
     head = _read_head(stream)
     source = as_binary(PrefixedReader(head, stream))
-    uncompressed = detect_compression(head) == "none"
+    uncompressed = plain_tar or detect_compression(head) == "none"
     blob_path = staging.new_path("blob-")
     shared_writes = layer_path is not None
     layer_path = layer_path or new_layer_dir(staging)
@@ -112,7 +119,7 @@ def ingest_layer(
     elif sink is None and reopen is not None:
         _copy_verified(reopen, blob_path, blob_digest)
     elif sink is None:
-        raise StoreError("the packed layer names a path twice: its tar cannot be kept")
+        raise TarNotKept("a later entry replaced a file of the layer: its tar was not kept")
     return _finish(
         layer_path,
         stats,
