@@ -12,6 +12,7 @@ layer writer produces them.
 
 from __future__ import annotations
 
+import struct
 import tarfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -31,6 +32,9 @@ _HEADER_ONLY = frozenset(
     | {tarfile.DIRTYPE, tarfile.FIFOTYPE}
 )
 _XATTR_PREFIX = "SCHILY.xattr."
+# name, mode, uid, gid, size, mtime, checksum, type, linkname, magic, (version, user and
+# group names skipped), devmajor, devminor, prefix
+_HEADER = struct.Struct("100s8s8s8s12s12s8sc100s6s34x32x8s8s155s12x")
 
 
 @dataclass(slots=True)
@@ -157,28 +161,38 @@ class TarReader:
 
 def _parse_header(block: bytes, offset: int) -> TarMember:
     """Decode one ustar / GNU / v7 header block (checksum verified)."""
-    stored = _number(block[148:156], offset)
-    unsigned = sum(block) - sum(block[148:156]) + 8 * 32
+    (raw_name, raw_mode, raw_uid, raw_gid, raw_size, raw_mtime, chksum, kind, raw_link, magic,
+     raw_major, raw_minor, prefix) = _HEADER.unpack(block)  # fmt: skip
+    stored = _number(chksum, offset)
+    unsigned = sum(block) - sum(chksum) + 8 * 32
     if stored != unsigned and stored != unsigned - 256 * sum(1 for b in block if b > 127):
         raise InvalidArchive(f"invalid tar header at offset {offset}: bad checksum")
-    name = _cstring(block[0:100])
-    if block[257:263] == b"ustar\0" and block[345] != 0:  # POSIX prefix (GNU uses it otherwise)
-        name = _cstring(block[345:500]) + "/" + name
-    kind = block[156:157]
+    name = _cstring(raw_name)
+    if magic == b"ustar\0" and prefix[0] != 0:  # POSIX prefix (GNU uses it otherwise)
+        name = _cstring(prefix) + "/" + name
     if kind in (tarfile.AREGTYPE, tarfile.CONTTYPE):
         kind = tarfile.DIRTYPE if name.endswith("/") else tarfile.REGTYPE
+    try:  # the common case: plain octal, NUL- or space-terminated
+        mode = int(raw_mode.replace(b"\0", b" "), 8)
+        uid = int(raw_uid.replace(b"\0", b" "), 8)
+        gid = int(raw_gid.replace(b"\0", b" "), 8)
+        size = int(raw_size.replace(b"\0", b" "), 8)
+        mtime = int(raw_mtime.replace(b"\0", b" "), 8)
+    except ValueError:  # base-256, empty, or text after the NUL
+        numbers = (raw_mode, raw_uid, raw_gid, raw_size, raw_mtime)
+        mode, uid, gid, size, mtime = (_number(number, offset) for number in numbers)
     device = kind in (tarfile.CHRTYPE, tarfile.BLKTYPE)
     return TarMember(
         name=name,
         kind=kind,
-        linkname=_cstring(block[157:257]),
-        mode=_number(block[100:108], offset),
-        uid=_number(block[108:116], offset),
-        gid=_number(block[116:124], offset),
-        size=_number(block[124:136], offset),
-        mtime_ns=_number(block[136:148], offset) * 10**9,
-        devmajor=_number(block[329:337], offset) if device else 0,
-        devminor=_number(block[337:345], offset) if device else 0,
+        linkname=_cstring(raw_link),
+        mode=mode,
+        uid=uid,
+        gid=gid,
+        size=size,
+        mtime_ns=mtime * 10**9,
+        devmajor=_number(raw_major, offset) if device else 0,
+        devminor=_number(raw_minor, offset) if device else 0,
     )
 
 
