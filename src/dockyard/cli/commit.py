@@ -31,18 +31,15 @@ def commit(root: str | None, argv: list[str]) -> int:
     if (parsed := COMMIT.parse_or_help(argv)) is None:
         return 0
     flags = parsed.values
-    store = open_store(Path(root) if root else None)
-    try:
-        image_id = commit_container(
-            store,
-            parsed.args[0],
-            parsed.args[1] if len(parsed.args) > 1 else None,
-            message=flags["message"],
-            author=flags["author"],
-            changes=flags["change"],
-            pause=flags["pause"] and not flags["no_pause"],
-        )
-    finally:
-        store.close()
+    store = open_store(Path(root) if root else None)  # not closed: see run._open_store
+    image_id = commit_container(
+        store,
+        parsed.args[0],
+        parsed.args[1] if len(parsed.args) > 1 else None,
+        message=flags["message"],
+        author=flags["author"],
+        changes=flags["change"],
+        pause=flags["pause"] and not flags["no_pause"],
+    )
     print(image_id)
     return 0
