@@ -201,7 +201,9 @@ def _number(field: bytes, offset: int) -> int:
     if field and field[0] & 0x80:
         value = int.from_bytes(field[1:], "big")
         return value - (1 << (8 * len(field) - 8)) if field[0] == 0xFF else value
-    digits = field.partition(b"\0")[0].strip()
+    # As GNU tar and Go: NULs and spaces around the digits, then up to the first NUL
+    # (the fast path in _parse_header reads the same fields the same way).
+    digits = field.strip(b" \0").partition(b"\0")[0].strip()
     try:
         return int(digits, 8) if digits else 0
     except ValueError:

@@ -1,0 +1,41 @@
+"""Numeric header fields read as GNU tar and Go read them, on every path of the decoder."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+
+import pytest
+
+from dockyard.layer.tarstream import TarReader
+
+
+def header(size_field: bytes, uid_field: bytes | None = None) -> bytes:
+    info = tarfile.TarInfo("f")
+    info.size = 3
+    block = bytearray(info.tobuf(format=tarfile.USTAR_FORMAT))
+    block[124:136] = size_field
+    if uid_field is not None:
+        block[108:116] = uid_field
+    block[148:156] = b" " * 8
+    block[148:156] = b"%06o\0 " % sum(block)
+    return bytes(block)
+
+
+BASE256_UID = bytes([0x80, 0, 0, 0, 0, 0x40, 0, 0])  # 4194304: too large for octal
+
+
+@pytest.mark.parametrize(
+    "size_field",
+    [b"00000000003\0", b"\x0000000000003", b"  000000003 ", b"3\0garbage\0\0\0"],
+)
+@pytest.mark.parametrize("uid_field", [None, BASE256_UID])
+def test_size_fields_read_the_same_whatever_the_other_fields(
+    size_field: bytes, uid_field: bytes | None
+) -> None:
+    tar = header(size_field, uid_field) + b"abc".ljust(512, b"\0") + bytes(1024)
+    reader = TarReader(io.BytesIO(tar))
+    member = next(iter(reader))
+    assert member.size == 3
+    assert b"".join(bytes(chunk) for chunk in reader.data()) == b"abc"
+    assert member.uid == (4194304 if uid_field else 0)
