@@ -16,7 +16,7 @@ import pytest
 from dockyard.engine.pack_child import packed_by_child
 from dockyard.errors import StoreError
 from dockyard.layer.pack import write_upper_tar
-from dockyard.layer.shared import PACKER_WRITES_BELOW
+from dockyard.layer.shared import BEHIND, IDLE, PACKER_WRITES_BELOW, SharedWrites
 from dockyard.layer.tarsplit import TarSplitReader, TarSplitRecorder
 from dockyard.layer.unpack import unpack_layer
 from dockyard.store.streams import HashingReader, as_binary
@@ -159,3 +159,16 @@ def test_a_file_in_place_that_is_not_the_entry_fails_the_unpack(tmp_path: Path) 
     (dest / "f1").write_bytes(b"not what the packer sent")
     with pytest.raises(StoreError, match="the packer wrote 'f1' with 24 bytes; its entry says 4"):
         unpack_layer(io.BytesIO(out.getvalue()), dest, shared_writes=True)
+
+
+def test_the_packer_takes_more_of_the_files_the_further_the_unpacker_lags() -> None:
+    rule = SharedWrites()
+
+    def taken(backlog: int) -> int:
+        rule.pace(backlog)
+        return sum(rule.packer_writes(100) for _ in range(100))
+
+    assert taken(0) == 0  # the unpacker may run dry: it makes them all
+    assert taken(IDLE + 1) == 50  # about even: every other one
+    assert taken(BEHIND) == 100  # it lags: the packer makes them all
+    assert not rule.packer_writes(PACKER_WRITES_BELOW)  # large ones always go whole

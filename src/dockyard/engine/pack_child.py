@@ -52,9 +52,11 @@ def packed_by_child(pack: Callable[[BinaryIO], None], what: str) -> Iterator[Bin
     signal.pthread_sigmask(signal.SIG_SETMASK, held)
     os.close(write_fd)
     os.close(error_write)
-    stream = open(read_fd, "rb", buffering=_PIPE_SIZE)  # noqa: SIM115 — closed below
+    # Unbuffered: a read returns what the pipe holds, so the reader starts on the
+    # child's first bytes instead of waiting until a whole MiB has come.
+    stream = open(read_fd, "rb", buffering=0)  # noqa: SIM115 — closed below
     try:
-        yield stream
+        yield stream  # type: ignore[misc]
         while stream.read(_PIPE_SIZE):  # let the child finish if we stopped early
             pass
     except Exception as exc:

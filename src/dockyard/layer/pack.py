@@ -14,10 +14,13 @@ and large ones go to a pipe or file with ``sendfile`` (no copy through Python).
 from __future__ import annotations
 
 import errno
+import fcntl
 import io
 import os
 import stat
+import sys
 import tarfile
+import termios
 from pathlib import Path
 from typing import BinaryIO
 
@@ -36,6 +39,12 @@ from dockyard.layer.whiteouts import (
 )
 
 _FLUSH_AT = 1 << 20
+# The first writes are small, so the reader (commit's unpacker) starts at once instead
+# of after the first MiB (~1,000 small files, 80 ms of a 10,000-file commit).
+_FIRST_FLUSH_AT = 16 << 10
+# Sharing writes, the packer hands its output on in smaller pieces: the bytes in the
+# pipe then tell how far the unpacker lags (``SharedWrites.pace``).
+_SHARED_FLUSH_AT = 128 << 10
 _SENDFILE_FROM = 256 << 10  # below this, one read into the gathered write is cheaper
 _TYPES = {
     stat.S_IFREG: tarfile.REGTYPE,
@@ -46,6 +55,7 @@ _TYPES = {
     stat.S_IFIFO: tarfile.FIFOTYPE,
 }
 _OPEN = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NOCTTY
+_OPEN_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _XATTR_KEY = b"SCHILY.xattr."
 _OPAQUE_KEY = OPAQUE_XATTR.encode()
 _OVERLAY_KEYS = OVERLAY_XATTR_PREFIX.encode()
@@ -64,6 +74,7 @@ def write_upper_tar(upper: Path, out: BinaryIO, *, share_with: Path | None = Non
     writer = _TreeWriter(out, overlay=True)
     if share_with is not None:
         writer.shared = _SharedWriter(share_with)
+        writer.max_flush = _SHARED_FLUSH_AT
     writer.write(os.fspath(upper), "")
 
 
@@ -80,6 +91,8 @@ class _TreeWriter:
         self.overlay = overlay
         self.first_link: dict[tuple[int, int], bytes] = {}
         self.pending = bytearray()
+        self.flush_at = _FIRST_FLUSH_AT
+        self.max_flush = _FLUSH_AT
         self.written = 0
         self.out_fd = _sendfile_target(out)
         self.shared: _SharedWriter | None = None
@@ -97,17 +110,31 @@ class _TreeWriter:
 
     def _walk(self, directory: str, prefix: bytes, share: bool = True) -> None:
         """``share``: whether the packer may write below ``directory`` (``shared``)."""
-        with os.scandir(directory) as scan:
-            entries = sorted(scan, key=lambda entry: entry.name)
-        shareable = shareable_names([e.name for e in entries]) if share and self.shared else ()
-        for entry in entries:
-            encoded = os.fsencode(entry.name)
-            name = prefix + b"/" + encoded if prefix else encoded
-            info = entry.stat(follow_symlinks=False)
-            here = entry.name in shareable
-            self._add(entry.path, name, info, here)
-            if stat.S_ISDIR(info.st_mode):
-                self._walk(entry.path, name, here)
+        dir_fd = os.open(directory, _OPEN_DIR)
+        try:
+            # Entries are reached through the directory's descriptor: no walk of the
+            # whole path for each of them.
+            with os.scandir(dir_fd) as scan:
+                entries = sorted(scan, key=lambda entry: entry.name)
+            shareable = shareable_names([e.name for e in entries]) if share and self.shared else ()
+            for entry in entries:
+                encoded = os.fsencode(entry.name)
+                name = prefix + b"/" + encoded if prefix else encoded
+                here = entry.name in shareable
+                if entry.is_file(follow_symlinks=False):  # from the listing: no syscall
+                    fd = os.open(entry.name, _OPEN, dir_fd=dir_fd)
+                    info = os.fstat(fd)  # one lookup of the name, not two (lstat, open)
+                    if stat.S_ISREG(info.st_mode):
+                        self._file(fd, name, info, here)
+                        continue
+                    os.close(fd)
+                path = f"{directory}/{entry.name}"
+                info = entry.stat(follow_symlinks=False)
+                self._add(path, name, info, here)
+                if stat.S_ISDIR(info.st_mode):
+                    self._walk(path, name, here)
+        finally:
+            os.close(dir_fd)
 
     def _add(self, path: str, name: bytes, info: os.stat_result, share: bool = False) -> None:
         kind = _TYPES.get(stat.S_IFMT(info.st_mode))
@@ -119,7 +146,7 @@ class _TreeWriter:
             self._emit(_header(name, tarfile.REGTYPE, info, mode=0o600))
             return
         if kind == tarfile.REGTYPE:
-            self._file(path, name, info, share)
+            self._file(os.open(path, _OPEN), name, info, share)
             return
         xattrs = _xattrs(path)
         if kind == tarfile.DIRTYPE and share and self.shared is not None:
@@ -131,17 +158,16 @@ class _TreeWriter:
             marker = name + b"/" + _MARKER
             self._emit(_header(marker, tarfile.REGTYPE, info, mode=info.st_mode & 0o777))
 
-    def _file(self, path: str, name: bytes, info: os.stat_result, share: bool) -> None:
-        if info.st_nlink > 1:
-            first = self.first_link.setdefault((info.st_dev, info.st_ino), name)
-            if first != name:
-                xattrs = _xattrs(path)
-                self._emit(_header(name, tarfile.LNKTYPE, info, linkname=first, xattrs=xattrs))
-                return
-        fd = os.open(path, _OPEN)
+    def _file(self, fd: int, name: bytes, info: os.stat_result, share: bool) -> None:
+        """A regular file open at ``fd`` (closed here)."""
         try:
-            size = info.st_size
             xattrs = _xattrs(fd)
+            if info.st_nlink > 1:
+                first = self.first_link.setdefault((info.st_dev, info.st_ino), name)
+                if first != name:
+                    self._emit(_header(name, tarfile.LNKTYPE, info, linkname=first, xattrs=xattrs))
+                    return
+            size = info.st_size
             if share and self.shared is not None and self.shared.rule.packer_writes(size):
                 data = _read_exactly(fd, size)
                 self.shared.write(name, info, xattrs, data)  # before its entry is sent
@@ -180,15 +206,21 @@ class _TreeWriter:
 
     def _emit(self, data: bytes) -> None:
         self.pending += data
-        if len(self.pending) >= _FLUSH_AT:
+        if len(self.pending) >= self.flush_at:
             self._flush()
+            self.flush_at = min(2 * self.flush_at, self.max_flush)
 
     def _flush(self) -> None:
         # A fresh buffer each time: the stream may keep a reference to what it is given.
         data, self.pending = self.pending, bytearray()
-        if data:
-            self.out.write(data)
-            self.written += len(data)
+        if not data:
+            return
+        self.out.write(data)
+        self.written += len(data)
+        if self.flush_at < _FLUSH_AT:
+            self.out.flush()  # past a buffered stream's own buffer
+        if self.shared is not None and self.out_fd is not None:
+            self.shared.rule.pace(_unread(self.out_fd))
 
 
 class _SharedWriter:
@@ -237,6 +269,14 @@ class _SharedWriter:
         base = rel.rpartition("/")[2]
         path = self.root.join(f"{parent}/{base}" if parent else base)
         self.files.fill(self.files.create(path, member), member, (data,))
+
+
+def _unread(fd: int) -> int:
+    """Bytes written to the pipe (or file) ``fd`` and not yet read: 0 for a file."""
+    try:
+        return int.from_bytes(fcntl.ioctl(fd, termios.FIONREAD, bytes(4)), sys.byteorder)
+    except OSError:
+        return 0
 
 
 def _read_exactly(fd: int, size: int) -> bytes:

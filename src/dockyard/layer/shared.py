@@ -3,8 +3,9 @@
 Creating files is most of a commit of many small ones, and it is kernel work that a
 second core speeds up (ext4 makes 10,000 files in one directory about 1.5 times as
 fast from two processes as from one). So commit's packer, which reads every changed
-file anyway, writes every other small one into the new layer itself, and every
-directory, each before it sends that entry. The unpacker then finds such a file in
+file anyway, writes some of the small ones into the new layer itself (as many as keep
+the unpacker busy, ``SharedWrites``), and every directory, each before it sends that
+entry. The unpacker then finds such a file in
 place when its entry arrives (nothing else makes a regular file at a path the tar
 names once) and only checks and records it. The layer is byte for byte what unpacking
 the tar alone gives, and its tar-split record rebuilds the same tar.
@@ -18,21 +19,33 @@ from __future__ import annotations
 
 PACKER_WRITES_BELOW = 256 << 10  # larger files go through a pipe with sendfile: left whole
 WHITEOUT_PREFIX = ".wh."
+# Tar bytes waiting in the pipe for the unpacker: at most IDLE it may soon have nothing
+# to do (the packer leaves it every file), at least BEHIND it lags (the packer takes
+# every small file); in between the two share them.
+IDLE = 64 << 10
+BEHIND = 512 << 10
 
 
 class SharedWrites:
-    """The packer's choice among the regular files it may write: every other small one."""
+    """The packer's choice among the regular files it may write, paced by how far the
+    unpacker lags behind it: whichever process has less to do makes more of the files,
+    so both end together. Which side makes a file never changes the layer."""
 
-    __slots__ = ("_count",)
+    __slots__ = ("_count", "_every")
 
     def __init__(self) -> None:
         self._count = 0
+        self._every = 2
+
+    def pace(self, backlog: int) -> None:
+        """Called as the packer hands on its output: ``backlog`` bytes are still unread."""
+        self._every = 0 if backlog <= IDLE else 1 if backlog >= BEHIND else 2
 
     def packer_writes(self, size: int) -> bool:
-        if size >= PACKER_WRITES_BELOW:
+        if size >= PACKER_WRITES_BELOW or not self._every:
             return False
         self._count += 1
-        return self._count % 2 == 0
+        return self._count % self._every == 0
 
 
 def shareable_names(names: list[str]) -> set[str]:

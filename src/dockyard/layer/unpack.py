@@ -210,14 +210,28 @@ class _Unpacker:
 
     def _file(self, rel: str, member: TarMember) -> None:
         path = self.root.join(rel)
-        if self.shared_writes and (found := _file_size(path)) is not None:
-            self._written_by_packer(rel, member, found)
-            return
-        fd = self._replacing(rel, lambda: self.files.create(path, member))
+        fd = self._packers_or_new(rel, path, member) if self.shared_writes else -1
+        if fd is None:
+            return  # the packer made it
+        if fd < 0:
+            fd = self._replacing(rel, lambda: self.files.create(path, member))
         if self.recorder is not None:
             self.recorder.file(rel, member.size)
         self.files.fill(fd, member, self.reader.data())
         self.size += member.size
+
+    def _packers_or_new(self, rel: str, path: str, member: TarMember) -> int | None:
+        """With shared writes: None if the packer made the file (checked and recorded),
+        else a new file open for ``fill``, or -1 if something else is in the way.
+        Creating first spares the lookup of a name that is not there yet."""
+        try:
+            return self.files.create(path, member)
+        except FileExistsError:
+            found = _file_size(path)
+        if found is None:
+            return -1
+        self._written_by_packer(rel, member, found)
+        return None
 
     def _written_by_packer(self, rel: str, member: TarMember, size: int) -> None:
         """A file found in place: the packer wrote it before sending its entry."""
