@@ -111,37 +111,45 @@ def make_sides(engines: list[str], root: Path, docker_network: str) -> dict[str,
     return sides
 
 
-def measure(sides: dict[str, Side], runs: int, commits: int) -> dict[str, dict[str, float]]:
-    """Medians; the engines take turns run by run, so a drift of the machine hits both."""
-    results: dict[str, dict[str, float]] = {label: {} for label in TARGETS}
+def measure(sides: dict[str, Side], runs: int, commits: int) -> dict[str, dict[str, list[float]]]:
+    """Every time of every engine; the engines take turns run by run, so a drift of the
+    machine hits both."""
+    results: dict[str, dict[str, list[float]]] = {label: {} for label in TARGETS}
     for side in sides.values():
         quiet(side.run_argv())  # warm-up: caches, the runtime probe
-    run_times: dict[str, list[float]] = {name: [] for name in sides}
+    run_times = results["run --rm busybox true"]
+    for name in sides:
+        run_times[name] = []
     for _ in range(runs):
         for name, side in sides.items():
             run_times[name].append(timed(side.run_argv()))
-    for name, times in run_times.items():
-        results["run --rm busybox true"][name] = statistics.median(times)
     for label, script, tag in (("commit (100 MB file)", BIG_FILE, "big"),
                                ("commit (10,000 files)", SMALL_FILES, "many")):
-        commit_times: dict[str, list[float]] = {name: [] for name in sides}
+        commit_times = results[label]
+        for name in sides:
+            commit_times[name] = []
         for i in range(commits):
             for name, side in sides.items():
                 commit_times[name].append(side.commit_after(script, f"{tag}{i}"))
-        for name, times in commit_times.items():
-            results[label][name] = statistics.median(times)
     return results
 
 
-def report(results: dict[str, dict[str, float]], runs: int, commits: int, where: str) -> None:
+def report(results: dict[str, dict[str, list[float]]], runs: int, commits: int,
+           where: str) -> None:  # fmt: skip
+    """Medians and their ratio; then each engine's fastest and slowest run."""
     print(f"containers: dockyard vs docker (run: median of {runs}; commits: median of {commits})")
     print(f"filesystem: {where}")
     print(f"{'operation':<24}{'dockyard':>10}{'docker':>10}{'ratio':>8}{'target':>8}")
     for label, times in results.items():
-        ours, theirs = times.get("dockyard"), times.get("docker")
+        ours, theirs = (statistics.median(times[name]) if times.get(name) else None
+                        for name in ("dockyard", "docker"))  # fmt: skip
         ratio = f"{ours / theirs:.2f}" if ours and theirs else "-"
         cells = [f"{t:.3f}s" if t is not None else "-" for t in (ours, theirs)]
         print(f"{label:<24}{cells[0]:>10}{cells[1]:>10}{ratio:>8}{TARGETS[label]:>8}")
+    print("spread (min-max):")
+    for label, times in results.items():
+        spread = "  ".join(f"{name} {min(t):.3f}-{max(t):.3f}s" for name, t in times.items())
+        print(f"  {label:<24}{spread}")
 
 
 def main(argv: list[str]) -> int:

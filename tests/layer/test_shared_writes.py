@@ -16,7 +16,13 @@ import pytest
 from dockyard.engine.pack_child import packed_by_child
 from dockyard.errors import StoreError
 from dockyard.layer.pack import write_upper_tar
-from dockyard.layer.shared import BEHIND, IDLE, PACKER_WRITES_BELOW, SharedWrites
+from dockyard.layer.shared import (
+    BEHIND,
+    IDLE,
+    PACKER_WRITES_BELOW,
+    SharedLayer,
+    SharedWrites,
+)
 from dockyard.layer.tarsplit import TarSplitReader, TarSplitRecorder
 from dockyard.layer.unpack import unpack_layer
 from dockyard.store.streams import HashingReader, as_binary
@@ -96,17 +102,19 @@ def alone(upper: Path, dest: Path) -> bytes:
 def shared(upper: Path, dest: Path, record: Path) -> str:
     """Packed by a child that shares the writes; the tar's sha256, as commit hashes it."""
     recorder = TarSplitRecorder(record)
-    with packed_by_child(lambda out: write_upper_tar(upper, out, share_with=dest), "test") as raw:
+    share = SharedLayer(dest)
+    with packed_by_child(lambda out: write_upper_tar(upper, out, share=share), "test") as raw:
         tar = HashingReader(raw)
-        unpack_layer(as_binary(tar), dest, recorder, shared_writes=True)
+        unpack_layer(as_binary(tar), dest, recorder, shared=share)
         tar.drain()
+    share.close()
     assert recorder.finish()
     return tar.hasher.digest().hex
 
 
 def written_by_packer(upper: Path, dest: Path) -> set[str]:
     """What the packer writes into the layer on its own (no unpacker reading)."""
-    write_upper_tar(upper, io.BytesIO(), share_with=dest)
+    write_upper_tar(upper, io.BytesIO(), share=SharedLayer(dest))
     return {
         str(Path(top, name).relative_to(dest))
         for top, _, files in os.walk(dest)
@@ -148,7 +156,9 @@ def test_shared_writes_give_the_same_layer_tar_and_record(
         assert b"".join(iter(lambda: again.read(1 << 20), b"")) == expected_tar
 
 
-def test_a_file_in_place_that_is_not_the_entry_fails_the_unpack(tmp_path: Path) -> None:
+def test_the_unpacker_leaves_marked_files_and_refuses_a_mark_for_another_name(
+    tmp_path: Path,
+) -> None:
     upper, dest = tmp_path / "upper", tmp_path / "dest"
     upper.mkdir()
     dest.mkdir()
@@ -156,9 +166,19 @@ def test_a_file_in_place_that_is_not_the_entry_fails_the_unpack(tmp_path: Path) 
         (upper / f"f{index}").write_bytes(b"data")
     out = io.BytesIO()
     write_upper_tar(upper, out)
-    (dest / "f1").write_bytes(b"not what the packer sent")
-    with pytest.raises(StoreError, match="the packer wrote 'f1' with 24 bytes; its entry says 4"):
-        unpack_layer(io.BytesIO(out.getvalue()), dest, shared_writes=True)
+    share = SharedLayer(dest)
+    (dest / "f1").write_bytes(b"what the packer made")
+    share.mark(1, "f1")  # entries: f0, f1, f2, f3
+    unpack_layer(io.BytesIO(out.getvalue()), dest, shared=share)
+    assert (dest / "f1").read_bytes() == b"what the packer made"  # not written again
+    assert [(dest / f"f{i}").read_bytes() for i in (0, 2, 3)] == [b"data"] * 3
+
+    again = tmp_path / "again"
+    again.mkdir()
+    shifted = SharedLayer(again)
+    shifted.mark(2, "f1")  # counted one entry off
+    with pytest.raises(StoreError, match="the packer marked entry 2 for another name than 'f2'"):
+        unpack_layer(io.BytesIO(out.getvalue()), again, shared=shifted)
 
 
 def test_the_packer_takes_more_of_the_files_the_further_the_unpacker_lags() -> None:

@@ -19,6 +19,7 @@ from dockyard.engine.pack_child import packed_by_child
 from dockyard.errors import ImageNotFound
 from dockyard.image import mediatypes as mt
 from dockyard.layer.pack import write_upper_tar
+from dockyard.layer.shared import SharedLayer
 from dockyard.reference import parse_tagged
 from dockyard.runtime.state import current_status, rfc3339_nano
 from dockyard.store import containers as crecords
@@ -90,19 +91,21 @@ def _pack_upper(staging: Staging, upper: str, prepare: Callable[[], _T]) -> tupl
     upper_path = Path(upper)
     upper_path.mkdir(exist_ok=True)
     layer_path = new_layer_dir(staging)
-    diff = layer_path / "diff"
+    share = SharedLayer(layer_path / "diff")
     what = "the container's changes"
     try:
-        with packed_by_child(lambda out: write_upper_tar(upper_path, out, share_with=diff),
+        with packed_by_child(lambda out: write_upper_tar(upper_path, out, share=share),
                              what) as stream:  # fmt: skip
             prepared = prepare()
-            staged = ingest_layer(staging, stream, mt.DOCKER_LAYER, layer_path=layer_path,
+            staged = ingest_layer(staging, stream, mt.DOCKER_LAYER, shared=share,
                                   plain_tar=True)  # fmt: skip
             return staged, prepared
     except TarNotKept:
         # A file named `.wh.X` next to `X` (the tar whites out a file it gave): rare
         # enough to pack again, keeping the tar this time.
         discard(layer_path)
+    finally:
+        share.close()
     with packed_by_child(lambda out: write_upper_tar(upper_path, out), what) as stream:
         return ingest_layer(staging, stream, mt.DOCKER_LAYER, plain_tar=True), prepared
 

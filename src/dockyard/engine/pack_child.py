@@ -56,7 +56,7 @@ def packed_by_child(pack: Callable[[BinaryIO], None], what: str) -> Iterator[Bin
     # child's first bytes instead of waiting until a whole MiB has come.
     stream = open(read_fd, "rb", buffering=0)  # noqa: SIM115 — closed below
     try:
-        yield stream  # type: ignore[misc]
+        yield stream
         while stream.read(_PIPE_SIZE):  # let the child finish if we stopped early
             pass
     except Exception as exc:

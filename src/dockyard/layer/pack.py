@@ -26,7 +26,7 @@ from typing import BinaryIO
 
 from dockyard.errors import StoreError
 from dockyard.layer.safepath import LayerRoot
-from dockyard.layer.shared import SharedWrites, shareable_names
+from dockyard.layer.shared import SharedLayer, SharedWrites, shareable_names
 from dockyard.layer.tarheader import BLOCK, RECORD, entry_header
 from dockyard.layer.tarstream import TarMember
 from dockyard.layer.unpack import FileMaker
@@ -63,17 +63,17 @@ _WHITEOUT = WHITEOUT_PREFIX.encode()
 _MARKER = OPAQUE_MARKER.encode()
 
 
-def write_upper_tar(upper: Path, out: BinaryIO, *, share_with: Path | None = None) -> None:
+def write_upper_tar(upper: Path, out: BinaryIO, *, share: SharedLayer | None = None) -> None:
     """An overlayfs upperdir as an OCI layer tar: whiteout devices become
     ``.wh.<name>``, opaque directories get a ``.wh..wh..opq`` entry.
 
-    With ``share_with`` (the empty directory the tar is being unpacked into, with
-    ``shared_writes``) every directory and some small files are written there too,
-    each before its entry is sent (see ``shared``).
+    With ``share`` (whose ``diff`` is the empty directory the tar is being unpacked
+    into, by an unpacker given the same ``share``) every directory and some small files
+    are written there too, each before its entry is sent (see ``shared``).
     """
     writer = _TreeWriter(out, overlay=True)
-    if share_with is not None:
-        writer.shared = _SharedWriter(share_with)
+    if share is not None:
+        writer.shared = _SharedWriter(share)
         writer.max_flush = _SHARED_FLUSH_AT
     writer.write(os.fspath(upper), "")
 
@@ -96,6 +96,7 @@ class _TreeWriter:
         self.written = 0
         self.out_fd = _sendfile_target(out)
         self.shared: _SharedWriter | None = None
+        self.entries = 0  # the index of the next entry, as the unpacker counts them
 
     def write(self, top: str, arcname: str) -> None:
         try:
@@ -143,7 +144,7 @@ class _TreeWriter:
         if self.overlay and is_whiteout(info):
             parent, _, base = name.rpartition(b"/")
             name = (parent + b"/" if parent else b"") + _WHITEOUT + base
-            self._emit(_header(name, tarfile.REGTYPE, info, mode=0o600))
+            self._entry(_header(name, tarfile.REGTYPE, info, mode=0o600))
             return
         if kind == tarfile.REGTYPE:
             self._file(os.open(path, _OPEN), name, info, share)
@@ -153,10 +154,10 @@ class _TreeWriter:
             self.shared.make_dir(name)
         linkname = os.readlink(os.fsencode(path)) if kind == tarfile.SYMTYPE else b""
         header_name = name + b"/" if kind == tarfile.DIRTYPE else name
-        self._emit(_header(header_name, kind, info, linkname=linkname, xattrs=xattrs))
+        self._entry(_header(header_name, kind, info, linkname=linkname, xattrs=xattrs))
         if self.overlay and xattrs.get(_OPAQUE_KEY) == b"y":
             marker = name + b"/" + _MARKER
-            self._emit(_header(marker, tarfile.REGTYPE, info, mode=info.st_mode & 0o777))
+            self._entry(_header(marker, tarfile.REGTYPE, info, mode=info.st_mode & 0o777))
 
     def _file(self, fd: int, name: bytes, info: os.stat_result, share: bool) -> None:
         """A regular file open at ``fd`` (closed here)."""
@@ -165,16 +166,18 @@ class _TreeWriter:
             if info.st_nlink > 1:
                 first = self.first_link.setdefault((info.st_dev, info.st_ino), name)
                 if first != name:
-                    self._emit(_header(name, tarfile.LNKTYPE, info, linkname=first, xattrs=xattrs))
+                    self._entry(_header(name, tarfile.LNKTYPE, info, linkname=first, xattrs=xattrs))
                     return
             size = info.st_size
-            if share and self.shared is not None and self.shared.rule.packer_writes(size):
+            shared = self.shared
+            if (share and shared is not None and shared.layer.can_mark(self.entries)
+                    and shared.rule.packer_writes(size)):  # fmt: skip
                 data = _read_exactly(fd, size)
-                self.shared.write(name, info, xattrs, data)  # before its entry is sent
-                self._emit(_header(name, tarfile.REGTYPE, info, size=size, xattrs=xattrs))
+                shared.write(self.entries, name, info, xattrs, data)  # before it is sent
+                self._entry(_header(name, tarfile.REGTYPE, info, size=size, xattrs=xattrs))
                 self._emit(data + bytes(-size % BLOCK))
                 return
-            self._emit(_header(name, tarfile.REGTYPE, info, size=size, xattrs=xattrs))
+            self._entry(_header(name, tarfile.REGTYPE, info, size=size, xattrs=xattrs))
             if self.out_fd is not None and size >= _SENDFILE_FROM:
                 self._send(fd, size)
             else:
@@ -204,6 +207,10 @@ class _TreeWriter:
             offset += sent
         self.written += size
 
+    def _entry(self, header: bytes) -> None:
+        self.entries += 1
+        self._emit(header)
+
     def _emit(self, data: bytes) -> None:
         self.pending += data
         if len(self.pending) >= self.flush_at:
@@ -226,8 +233,9 @@ class _TreeWriter:
 class _SharedWriter:
     """The packer's half of ``shared``: directories, and the files the rule gives it."""
 
-    def __init__(self, dest: Path) -> None:
-        self.root = LayerRoot(os.fspath(dest))
+    def __init__(self, layer: SharedLayer) -> None:
+        self.layer = layer
+        self.root = LayerRoot(os.fspath(layer.diff))
         self.files = FileMaker(self.root)
         self.rule = SharedWrites()
 
@@ -244,9 +252,10 @@ class _SharedWriter:
                 raise
         self.root.add_dir(rel)
 
-    def write(self, name: bytes, info: os.stat_result, xattrs: dict[bytes, bytes],
+    def write(self, index: int, name: bytes, info: os.stat_result, xattrs: dict[bytes, bytes],
               data: bytes) -> None:  # fmt: skip
-        """The file as the unpacker would make it from the entry ``_header`` builds."""
+        """The file of entry ``index`` as the unpacker would make it from the entry
+        ``_header`` builds; then the entry is marked."""
         rel = os.fsdecode(name)
         member = TarMember(
             name=rel,
@@ -269,6 +278,7 @@ class _SharedWriter:
         base = rel.rpartition("/")[2]
         path = self.root.join(f"{parent}/{base}" if parent else base)
         self.files.fill(self.files.create(path, member), member, (data,))
+        self.layer.mark(index, rel)
 
 
 def _unread(fd: int) -> int:

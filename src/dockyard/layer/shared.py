@@ -5,9 +5,8 @@ second core speeds up (ext4 makes 10,000 files in one directory about 1.5 times 
 fast from two processes as from one). So commit's packer, which reads every changed
 file anyway, writes some of the small ones into the new layer itself (as many as keep
 the unpacker busy, ``SharedWrites``), and every directory, each before it sends that
-entry. The unpacker then finds such a file in
-place when its entry arrives (nothing else makes a regular file at a path the tar
-names once) and only checks and records it. The layer is byte for byte what unpacking
+entry, and marks that entry in memory both share (``SharedLayer``). The unpacker, told
+so by the mark, only records such a file. The layer is byte for byte what unpacking
 the tar alone gives, and its tar-split record rebuilds the same tar.
 
 The packer leaves to the unpacker whatever a later entry could replace: a name at or
@@ -17,12 +16,19 @@ unpacker whites it out when that entry comes).
 
 from __future__ import annotations
 
+import mmap
+import zlib
+from pathlib import Path
+
+from dockyard.errors import StoreError
+
 PACKER_WRITES_BELOW = 256 << 10  # larger files go through a pipe with sendfile: left whole
 WHITEOUT_PREFIX = ".wh."
 # Tar bytes waiting in the pipe for the unpacker: at most IDLE it may soon have nothing
 # to do (the packer leaves it every file), at least BEHIND it lags (the packer takes
 # every small file); in between the two share them.
 IDLE = 64 << 10
+MARKED_ENTRIES = 1 << 20  # a byte each; the packer writes no file of a later entry
 BEHIND = 512 << 10
 
 
@@ -52,3 +58,38 @@ def shareable_names(names: list[str]) -> set[str]:
     """The names of one directory listing the packer may write (and below them)."""
     twins = {name[len(WHITEOUT_PREFIX) :] for name in names if name.startswith(WHITEOUT_PREFIX)}
     return {name for name in names if not name.startswith(WHITEOUT_PREFIX) and name not in twins}
+
+
+class SharedLayer:
+    """The new layer's ``diff`` directory both processes write, and one byte per tar
+    entry in an anonymous shared mapping made before the fork: the packer sets an
+    entry's byte once it has written the file, before it sends the entry. So the
+    unpacker knows which files are there without looking on disk. The byte is a hash
+    of the name: a packer and an unpacker that counted entries differently fail the
+    commit instead of leaving a file out."""
+
+    def __init__(self, diff: Path) -> None:
+        self.diff = diff
+        self._marks = mmap.mmap(-1, MARKED_ENTRIES)
+
+    def can_mark(self, index: int) -> bool:
+        return index < MARKED_ENTRIES
+
+    def mark(self, index: int, name: str) -> None:
+        """The packer wrote entry ``index`` (named ``name``) itself."""
+        self._marks[index] = _tag(name)
+
+    def written_by_packer(self, index: int, name: str) -> bool:
+        if index >= MARKED_ENTRIES or not (tag := self._marks[index]):
+            return False
+        if tag != _tag(name):
+            raise StoreError(f"the packer marked entry {index} for another name than {name!r}")
+        return True
+
+    def close(self) -> None:
+        self._marks.close()
+
+
+def _tag(name: str) -> int:
+    """1-255 from the name (0 means not written)."""
+    return zlib.crc32(name.encode("utf-8", "surrogateescape")) % 255 + 1

@@ -23,6 +23,7 @@ from typing import BinaryIO, TypeVar
 
 from dockyard.errors import DockyardError, InvalidArchive, StoreError, UnsafeTarEntry
 from dockyard.layer.safepath import LayerRoot, clean_name
+from dockyard.layer.shared import SharedLayer
 from dockyard.layer.tarsplit import TarSplitRecorder
 from dockyard.layer.tarstream import TarMember, TarReader
 from dockyard.layer.whiteouts import (
@@ -68,7 +69,7 @@ def unpack_layer(
     dest: Path,
     recorder: TarSplitRecorder | None = None,
     *,
-    shared_writes: bool = False,
+    shared: SharedLayer | None = None,
 ) -> UnpackStats:
     """Unpack an uncompressed tar read forward-only from ``tar_stream`` into ``dest``.
 
@@ -76,12 +77,12 @@ def unpack_layer(
     hashing reader sees every byte. A ``recorder`` collects what it needs to rebuild
     the exact tar from ``dest`` later (see ``tarsplit``). Raises ``InvalidArchive``
     (``UnsafeTarEntry`` for entries that try to leave ``dest``); on error the caller
-    removes ``dest``. With ``shared_writes`` the packer writes some of the files itself
-    before sending their entries (see ``shared``): those found in place are checked and
-    recorded, not written again.
+    removes ``dest``. With ``shared`` (whose ``diff`` is ``dest``) the packer writes some
+    of the files itself before sending their entries (see ``layer.shared``): those it
+    marked are recorded, not written again.
     """
     reader = TarReader(tar_stream, recorder)
-    unpacker = _Unpacker(LayerRoot(os.fspath(dest)), reader, recorder, shared_writes)
+    unpacker = _Unpacker(LayerRoot(os.fspath(dest)), reader, recorder, shared)
     name = ""
     try:
         for member in reader:
@@ -152,12 +153,12 @@ class _Unpacker:
         root: LayerRoot,
         reader: TarReader,
         recorder: TarSplitRecorder | None,
-        shared_writes: bool,
+        shared: SharedLayer | None,
     ) -> None:
         self.root = root
         self.reader = reader
         self.recorder = recorder
-        self.shared_writes = shared_writes
+        self.shared = shared
         self.files = FileMaker(root)
         self.as_root = self.files.as_root
         self.size = 0
@@ -209,36 +210,18 @@ class _Unpacker:
                 os.utime(path, ns=(mtime_ns, mtime_ns), follow_symlinks=False)
 
     def _file(self, rel: str, member: TarMember) -> None:
+        if self.shared is not None and self.shared.written_by_packer(self.entries - 1, member.name):
+            self._written_by_packer(rel, member)
+            return
         path = self.root.join(rel)
-        fd = self._packers_or_new(rel, path, member) if self.shared_writes else -1
-        if fd is None:
-            return  # the packer made it
-        if fd < 0:
-            fd = self._replacing(rel, lambda: self.files.create(path, member))
+        fd = self._replacing(rel, lambda: self.files.create(path, member))
         if self.recorder is not None:
             self.recorder.file(rel, member.size)
         self.files.fill(fd, member, self.reader.data())
         self.size += member.size
 
-    def _packers_or_new(self, rel: str, path: str, member: TarMember) -> int | None:
-        """With shared writes: None if the packer made the file (checked and recorded),
-        else a new file open for ``fill``, or -1 if something else is in the way.
-        Creating first spares the lookup of a name that is not there yet."""
-        try:
-            return self.files.create(path, member)
-        except FileExistsError:
-            found = _file_size(path)
-        if found is None:
-            return -1
-        self._written_by_packer(rel, member, found)
-        return None
-
-    def _written_by_packer(self, rel: str, member: TarMember, size: int) -> None:
-        """A file found in place: the packer wrote it before sending its entry."""
-        if size != member.size:
-            raise StoreError(
-                f"the packer wrote {member.name!r} with {size} bytes; its entry says {member.size}"
-            )
+    def _written_by_packer(self, rel: str, member: TarMember) -> None:
+        """A file the packer wrote before it sent the entry: only recorded."""
         if self.recorder is not None:
             self.recorder.file(rel, member.size)
         for _ in self.reader.data():
@@ -356,15 +339,6 @@ def _set_xattr(target: int | str, key: str, value: bytes) -> None:
             os.setxattr(target, key, value, follow_symlinks=False)
     except PermissionError:
         pass  # docker ignores EPERM too (e.g. trusted.* without root)
-
-
-def _file_size(path: str) -> int | None:
-    """The size of the regular file at ``path``; None if there is none."""
-    try:
-        info = os.lstat(path)
-    except FileNotFoundError:
-        return None
-    return info.st_size if stat.S_ISREG(info.st_mode) else None
 
 
 def _child(parent: str, name: str) -> str:

@@ -15,9 +15,9 @@ process on the ``run`` hot path.
 
 from __future__ import annotations
 
+import _thread
 import errno
 import os
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -26,8 +26,9 @@ from dockyard.runtime import _libc
 
 LINKS_DIR = "l"
 _PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
-# chdir is process-wide: serialise the relative-path mounts of this process.
-_chdir_lock = threading.Lock()
+# chdir is process-wide: serialise the relative-path mounts of this process. (The
+# low-level lock: ``threading`` costs ``run`` 0.6 ms to import and nothing else of it.)
+_chdir_lock = _thread.allocate_lock()
 
 
 def ensure_short_link(layers_root: Path, layer_id: str) -> str:

@@ -22,6 +22,7 @@ from dockyard.digest import Digest
 from dockyard.errors import DigestMismatch, DockyardError, StoreError
 from dockyard.image import mediatypes as mt
 from dockyard.layer.compression import detect_compression, open_decompressed
+from dockyard.layer.shared import SharedLayer
 from dockyard.layer.tarsplit import TarSplitRecorder
 from dockyard.layer.unpack import UnpackStats, unpack_layer
 from dockyard.store.blobs import fsync_file
@@ -59,30 +60,29 @@ def ingest_layer(
     expected_blob: Digest | None = None,
     expected_diff_id: Digest | None = None,
     reopen: Callable[[], BinaryIO] | None = None,
-    layer_path: Path | None = None,
+    shared: SharedLayer | None = None,
     plain_tar: bool = False,
 ) -> StagedLayer:
     """Stage one layer from its blob stream, verifying the digests it is announced with.
 
     ``reopen`` gives the same bytes again (a file, an archive member): then an
     uncompressed tar is not copied aside while unpacking, only re-read in the rare
-    case that its tar-split record cannot serve. A ``layer_path`` from
-    ``new_layer_dir`` is one whose ``diff/`` the tar's packer shares the writes of
-    (``layer.shared``); otherwise a new one is made. Such a tar is commit's own and
-    no copy of it is kept: ``TarNotKept`` if its record cannot serve. ``plain_tar``: the
-    stream is known to be an uncompressed tar (commit's, whatever its first name looks
-    like: ``BZh9/`` is no bzip2 stream).
+    case that its tar-split record cannot serve. With ``shared``, the tar's packer
+    shares the writes of the layer (``layer.shared``), whose ``diff`` is in a
+    directory from ``new_layer_dir``; otherwise a new one is made. Such a tar is
+    commit's own and no copy of it is kept: ``TarNotKept`` if its record cannot
+    serve. ``plain_tar``: the stream is known to be an uncompressed tar (commit's,
+    whatever its first name looks like: ``BZh9/`` is no bzip2 stream).
     """
     head = _read_head(stream)
     source = as_binary(PrefixedReader(head, stream))
     uncompressed = plain_tar or detect_compression(head) == "none"
     blob_path = staging.new_path("blob-")
-    shared_writes = layer_path is not None
-    layer_path = layer_path or new_layer_dir(staging)
+    layer_path = shared.diff.parent if shared is not None else new_layer_dir(staging)
     with ExitStack() as stack:
         # Early writeback only for a blob that stays: an uncompressed one is usually
         # dropped for its tar-split record, best before it ever reaches the disk.
-        sink = (None if uncompressed and (reopen or shared_writes)
+        sink = (None if uncompressed and (reopen or shared)
                 else stack.enter_context(open_blob_for_writing(blob_path, early=not uncompressed)))
         blob = HashingReader(source, sink=sink)
         stack.callback(blob.close)
@@ -96,7 +96,7 @@ def ingest_layer(
         stack.callback(tar.close)
         try:
             stats = unpack_layer(
-                as_binary(tar), layer_path / "diff", recorder, shared_writes=shared_writes
+                as_binary(tar), layer_path / "diff", recorder, shared=shared
             )
             tar.drain()
         except DockyardError as exc:
