@@ -54,7 +54,11 @@ class TarSplitRecorder:
         if rel in self._files or len(encoded) > 0xFFFF:
             self.usable = False
         self._files.add(rel)
-        self._segments += _FILE + _U64.pack(size) + _U16.pack(len(encoded)) + encoded
+        segments = self._segments  # appended piece by piece: no temporary copies
+        segments += _FILE
+        segments += _U64.pack(size)
+        segments += _U16.pack(len(encoded))
+        segments += encoded
         if len(self._segments) >= _FLUSH_AT:
             self._write_segments()
 
@@ -69,7 +73,10 @@ class TarSplitRecorder:
     def _flush_raw(self) -> None:
         """End the current run of raw bytes as one segment."""
         if self._raw:
-            self._segments += _RAW + _U64.pack(len(self._raw)) + self._raw
+            segments = self._segments
+            segments += _RAW
+            segments += _U64.pack(len(self._raw))
+            segments += self._raw
             self._raw.clear()
             if len(self._segments) >= _FLUSH_AT:
                 self._write_segments()

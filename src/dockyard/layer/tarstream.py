@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from dockyard.errors import InvalidArchive
+from dockyard.layer.tarheader import block_sum
 from dockyard.layer.tarsplit import TarSplitRecorder
 
 BLOCK = 512
@@ -163,8 +164,11 @@ def _parse_header(block: bytes, offset: int) -> TarMember:
     """Decode one ustar / GNU / v7 header block (checksum verified)."""
     (raw_name, raw_mode, raw_uid, raw_gid, raw_size, raw_mtime, chksum, kind, raw_link, magic,
      raw_major, raw_minor, prefix) = _HEADER.unpack(block)  # fmt: skip
-    stored = _number(chksum, offset)
-    unsigned = sum(block) - sum(chksum) + 8 * 32
+    try:
+        stored = int(chksum.replace(b"\0", b" "), 8)
+    except ValueError:
+        stored = _number(chksum, offset)
+    unsigned = block_sum(block) - sum(chksum) + 8 * 32
     if stored != unsigned and stored != unsigned - 256 * sum(1 for b in block if b > 127):
         raise InvalidArchive(f"invalid tar header at offset {offset}: bad checksum")
     name = _cstring(raw_name)
