@@ -7,6 +7,7 @@ import tarfile
 
 import pytest
 
+from dockyard.layer.tarheader import block_sum
 from dockyard.layer.tarstream import TarReader
 
 
@@ -39,3 +40,28 @@ def test_size_fields_read_the_same_whatever_the_other_fields(
     assert member.size == 3
     assert b"".join(bytes(chunk) for chunk in reader.data()) == b"abc"
     assert member.uid == (4194304 if uid_field else 0)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_the_checksum_sum_is_the_plain_byte_sum(seed: int) -> None:
+    import random
+
+    block = random.Random(seed).randbytes(512)
+    assert block_sum(block) == sum(block)
+
+
+@pytest.mark.parametrize("fill", [0x00, 0x7F, 0x80, 0xFF])
+def test_the_checksum_sum_holds_at_the_extremes(fill: int) -> None:
+    block = bytes([fill]) * 512  # 0xFF: 130,560, twice adler32's modulus
+    assert block_sum(block) == sum(block)
+
+
+def test_a_header_with_a_signed_checksum_is_still_read() -> None:
+    """Old tars summed bytes as signed chars: a name with bytes above 127 tells them apart."""
+    info = tarfile.TarInfo("f\xe9")
+    block = bytearray(info.tobuf(format=tarfile.USTAR_FORMAT, encoding="latin-1"))
+    block[148:156] = b" " * 8
+    signed = sum(b - 256 if b > 127 else b for b in block)
+    block[148:156] = b"%06o\0 " % signed
+    members = list(TarReader(io.BytesIO(bytes(block) + bytes(1024))))
+    assert [m.size for m in members] == [0]
