@@ -4,6 +4,7 @@ bad input, concurrency and a 120-layer image (real runc, real overlayfs)."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import time
 from pathlib import Path
@@ -171,6 +172,21 @@ def test_commit_without_changes_adds_no_layer(dockyard: Dockyard, busybox: str) 
     base = dockyard.run("inspect", "-f", "{{json .RootFS.Layers}}", busybox).stdout
     assert layers == base
     assert "nothing" in dockyard.run("history", "same:1").stdout.splitlines()[1]
+
+
+def test_commit_with_a_bad_change_says_so_while_a_large_file_is_packed(
+    dockyard: Dockyard, busybox: str
+) -> None:
+    """The -c changes are parsed while the packer already runs: its broken pipe must not
+    hide the real error (it did for a file the packer sends with sendfile)."""
+    dockyard.run("run", "--name", "large", busybox, "dd", "if=/dev/zero", "of=/big", "bs=1M",
+                 "count=4")  # fmt: skip
+    result = dockyard.fails("commit", "-c", "BOGUS x", "large", "bad:1")
+    assert result.stderr == "Error: 'BOGUS' is not a valid change command\n"
+    assert result.returncode == 1
+    assert "bad" not in dockyard.run("images").stdout
+    assert os.listdir(dockyard.root / "tmp") == []  # staging removed
+    dockyard.run("rm", "large")
 
 
 def test_start_attach_of_a_running_container_joins_it(dockyard: Dockyard, busybox: str) -> None:

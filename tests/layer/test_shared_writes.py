@@ -17,8 +17,6 @@ from dockyard.engine.pack_child import packed_by_child
 from dockyard.errors import StoreError
 from dockyard.layer.pack import write_upper_tar
 from dockyard.layer.shared import (
-    BEHIND,
-    IDLE,
     PACKER_WRITES_BELOW,
     SharedLayer,
     SharedWrites,
@@ -182,13 +180,15 @@ def test_the_unpacker_leaves_marked_files_and_refuses_a_mark_for_another_name(
 
 
 def test_the_packer_takes_more_of_the_files_the_further_the_unpacker_lags() -> None:
-    rule = SharedWrites()
+    rule = SharedWrites(1 << 20)
 
     def taken(backlog: int) -> int:
         rule.pace(backlog)
         return sum(rule.packer_writes(100) for _ in range(100))
 
     assert taken(0) == 0  # the unpacker may run dry: it makes them all
-    assert taken(IDLE + 1) == 50  # about even: every other one
-    assert taken(BEHIND) == 100  # it lags: the packer makes them all
+    assert taken(64 << 10) == 0  # a sixteenth of the pipe: still too little
+    assert taken((64 << 10) + 1) == 50  # about even: every other one
+    assert taken(512 << 10) == 100  # half the pipe: it lags, the packer makes them all
+    assert SharedWrites(64 << 10).behind == 32 << 10  # a pipe left at its default size
     assert not rule.packer_writes(PACKER_WRITES_BELOW)  # large ones always go whole

@@ -167,7 +167,7 @@ def commit_container(
             config=new.config,
             history=[*_base_history(base), entry],
             rootfs=RootFS(
-                "layers", [*base.rootfs.diff_ids, *(str(new.diff_id) for new in new_layers)]
+                "layers", [*base.rootfs.diff_ids, *(str(layer.diff_id) for layer in new_layers)]
             ),
             docker_version=DOCKER_VERSION,
         )

@@ -13,16 +13,21 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import gc
+import io
 import os
 import signal
 import threading
 from collections.abc import Callable, Iterator
-from typing import BinaryIO, NoReturn
+from typing import TYPE_CHECKING, BinaryIO, NoReturn, cast
 
 from dockyard.errors import StoreError
 
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
+
 _PIPE_SIZE = 1 << 20  # the default pipe-max-size: fewer wake-ups than 64 KiB
 _MAX_MESSAGE = 4096
+_READ = 128 << 10
 _HELD_SIGNALS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
 
 
@@ -52,9 +57,7 @@ def packed_by_child(pack: Callable[[BinaryIO], None], what: str) -> Iterator[Bin
     signal.pthread_sigmask(signal.SIG_SETMASK, held)
     os.close(write_fd)
     os.close(error_write)
-    # Unbuffered: a read returns what the pipe holds, so the reader starts on the
-    # child's first bytes instead of waiting until a whole MiB has come.
-    stream = open(read_fd, "rb", buffering=0)  # noqa: SIM115 — closed below
+    stream = cast(BinaryIO, _PipeReader(read_fd))  # a raw reader, as the tar code takes
     try:
         yield stream
         while stream.read(_PIPE_SIZE):  # let the child finish if we stopped early
@@ -75,6 +78,38 @@ def packed_by_child(pack: Callable[[BinaryIO], None], what: str) -> Iterator[Bin
     failure = _wait(pid, error_read)
     if failure is not None:
         raise StoreError(f"cannot pack {what}: {_message(failure)}")
+
+
+class _PipeReader(io.RawIOBase):
+    """The child's output as it comes: a read returns what the pipe holds, so the reader
+    starts on the child's first bytes instead of waiting for a whole MiB, and takes at
+    most ``_READ`` at a time, so what it has yet to read stays in the pipe, where the
+    packer sees how far behind it is (``layer.shared.SharedWrites``)."""
+
+    def __init__(self, fd: int) -> None:
+        super().__init__()
+        self._fd = fd
+
+    def readable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return self._fd
+
+    def read(self, size: int | None = -1) -> bytes:
+        if size is None or size < 0:
+            return self.readall()
+        return os.read(self._fd, min(size, _READ))
+
+    def readinto(self, buffer: WriteableBuffer) -> int:
+        data = self.read(len(memoryview(buffer)))
+        memoryview(buffer).cast("B")[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        if not self.closed:
+            os.close(self._fd)
+        super().close()
 
 
 def _child(pack: Callable[[BinaryIO], None], read_fd: int, write_fd: int, error_read: int,

@@ -54,7 +54,13 @@ _TYPES = {
     stat.S_IFBLK: tarfile.BLKTYPE,
     stat.S_IFIFO: tarfile.FIFOTYPE,
 }
-_OPEN = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NOCTTY
+# O_NONBLOCK: a FIFO put in a regular file's place meanwhile must not block the open
+# (regular files ignore it).
+_OPEN = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NOCTTY | os.O_NONBLOCK
+# What opening a listed regular file says if it is one no longer: a symlink (ELOOP), a
+# socket or a whiteout device (ENXIO, ENODEV).
+_NOT_A_FILE = frozenset({errno.ELOOP, errno.ENXIO, errno.ENODEV})
+_FD_DEPTH = 32
 _OPEN_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _XATTR_KEY = b"SCHILY.xattr."
 _OPAQUE_KEY = OPAQUE_XATTR.encode()
@@ -75,6 +81,8 @@ def write_upper_tar(upper: Path, out: BinaryIO, *, share: SharedLayer | None = N
     if share is not None:
         writer.shared = _SharedWriter(share)
         writer.max_flush = _SHARED_FLUSH_AT
+        if writer.out_fd is not None:
+            writer.shared.rule = SharedWrites(_pipe_size(writer.out_fd))
     writer.write(os.fspath(upper), "")
 
 
@@ -106,36 +114,62 @@ class _TreeWriter:
             self._emit(bytes(2 * BLOCK))  # the end-of-archive marker
             self._emit(bytes(-(self.written + len(self.pending)) % RECORD))
             self._flush()
+        except BrokenPipeError:
+            raise  # the reader stopped reading: its own error says why
         except OSError as exc:
             raise StoreError(f"cannot archive {top}: {exc}") from exc
 
-    def _walk(self, directory: str, prefix: bytes, share: bool = True) -> None:
+    def _walk(self, directory: str, prefix: bytes, share: bool = True, depth: int = 0) -> None:
         """``share``: whether the packer may write below ``directory`` (``shared``)."""
-        dir_fd = os.open(directory, _OPEN_DIR)
+        # Entries are reached through the directory's descriptor, held while its
+        # subdirectories are walked: no walk of the whole path for each entry. Deeper
+        # than _FD_DEPTH levels (or out of descriptors), by path.
+        dir_fd: int | None = None
+        if depth < _FD_DEPTH:
+            try:
+                dir_fd = os.open(directory, _OPEN_DIR)
+            except OSError as exc:
+                if exc.errno != errno.EMFILE:
+                    raise
         try:
-            # Entries are reached through the directory's descriptor: no walk of the
-            # whole path for each of them.
-            with os.scandir(dir_fd) as scan:
+            with os.scandir(directory if dir_fd is None else dir_fd) as scan:
                 entries = sorted(scan, key=lambda entry: entry.name)
             shareable = shareable_names([e.name for e in entries]) if share and self.shared else ()
             for entry in entries:
                 encoded = os.fsencode(entry.name)
                 name = prefix + b"/" + encoded if prefix else encoded
                 here = entry.name in shareable
-                if entry.is_file(follow_symlinks=False):  # from the listing: no syscall
-                    fd = os.open(entry.name, _OPEN, dir_fd=dir_fd)
-                    info = os.fstat(fd)  # one lookup of the name, not two (lstat, open)
-                    if stat.S_ISREG(info.st_mode):
-                        self._file(fd, name, info, here)
-                        continue
-                    os.close(fd)
                 path = f"{directory}/{entry.name}"
-                info = entry.stat(follow_symlinks=False)
+                target = path if dir_fd is None else entry.name
+                if entry.is_file(follow_symlinks=False) and self._listed_file(
+                    target, dir_fd, name, here
+                ):
+                    continue
+                # Not entry.stat(): without d_type it holds the lstat is_file made.
+                info = os.stat(target, dir_fd=dir_fd, follow_symlinks=False)
                 self._add(path, name, info, here)
                 if stat.S_ISDIR(info.st_mode):
-                    self._walk(path, name, here)
+                    self._walk(path, name, here, depth + 1)
         finally:
-            os.close(dir_fd)
+            if dir_fd is not None:
+                os.close(dir_fd)
+
+    def _listed_file(self, target: str, dir_fd: int | None, name: bytes, share: bool) -> bool:
+        """Archive what the listing gave as a regular file: opened, then fstat (one
+        lookup of the name, not two). False if it is something else by now (a container
+        committed with --no-pause changes meanwhile): then it is looked at again."""
+        try:
+            fd = os.open(target, _OPEN, dir_fd=dir_fd)
+        except OSError as exc:
+            if exc.errno in _NOT_A_FILE:
+                return False
+            raise
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            os.close(fd)
+            return False
+        self._file(fd, name, info, share)
+        return True
 
     def _add(self, path: str, name: bytes, info: os.stat_result, share: bool = False) -> None:
         kind = _TYPES.get(stat.S_IFMT(info.st_mode))
@@ -287,6 +321,14 @@ def _unread(fd: int) -> int:
         return int.from_bytes(fcntl.ioctl(fd, termios.FIONREAD, bytes(4)), sys.byteorder)
     except OSError:
         return 0
+
+
+def _pipe_size(fd: int) -> int:
+    """The capacity of the pipe ``fd`` (1 MiB if it is no pipe: sharing is paced off)."""
+    try:
+        return fcntl.fcntl(fd, fcntl.F_GETPIPE_SZ)
+    except OSError:
+        return 1 << 20
 
 
 def _read_exactly(fd: int, size: int) -> bytes:

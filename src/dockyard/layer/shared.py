@@ -24,28 +24,31 @@ from dockyard.errors import StoreError
 
 PACKER_WRITES_BELOW = 256 << 10  # larger files go through a pipe with sendfile: left whole
 WHITEOUT_PREFIX = ".wh."
-# Tar bytes waiting in the pipe for the unpacker: at most IDLE it may soon have nothing
-# to do (the packer leaves it every file), at least BEHIND it lags (the packer takes
-# every small file); in between the two share them.
-IDLE = 64 << 10
 MARKED_ENTRIES = 1 << 20  # a byte each; the packer writes no file of a later entry
-BEHIND = 512 << 10
 
 
 class SharedWrites:
     """The packer's choice among the regular files it may write, paced by how far the
     unpacker lags behind it: whichever process has less to do makes more of the files,
-    so both end together. Which side makes a file never changes the layer."""
+    so both end together. Which side makes a file never changes the layer.
 
-    __slots__ = ("_count", "_every")
+    The lag is what waits in the pipe between them (the unpacker reads a little at a
+    time): up to a sixteenth of the pipe, the unpacker may soon have nothing to do and
+    the packer leaves it every file; from half the pipe on, it lags and the packer
+    takes every small file; in between the two share them.
+    """
 
-    def __init__(self) -> None:
+    __slots__ = ("_count", "_every", "behind", "idle")
+
+    def __init__(self, pipe_size: int = 1 << 20) -> None:
         self._count = 0
         self._every = 2
+        self.idle = pipe_size // 16
+        self.behind = pipe_size // 2
 
     def pace(self, backlog: int) -> None:
         """Called as the packer hands on its output: ``backlog`` bytes are still unread."""
-        self._every = 0 if backlog <= IDLE else 1 if backlog >= BEHIND else 2
+        self._every = 0 if backlog <= self.idle else 1 if backlog >= self.behind else 2
 
     def packer_writes(self, size: int) -> bool:
         if size >= PACKER_WRITES_BELOW or not self._every:
