@@ -8,7 +8,6 @@ and its runtime is reached through the runtime state directory recorded there.
 from __future__ import annotations
 
 import contextlib
-import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +22,7 @@ from dockyard.engine.container_start import (
 from dockyard.engine.containers import container_dir
 from dockyard.engine.names import check_name
 from dockyard.errors import Conflict
+from dockyard.removal import remove_tree
 from dockyard.runtime.overlay import is_mounted, unmount_rootfs
 from dockyard.runtime.runc import Runtime, parse_signal
 from dockyard.runtime.state import ContainerState, current_status
@@ -205,7 +205,7 @@ def _remove_tree(store: StoreView, directory: Path) -> None:
         directory.rename(trash)
     except FileNotFoundError:
         return
-    shutil.rmtree(trash, ignore_errors=True)
+    remove_tree(trash)
 
 
 def rename_container(store: StoreView, record: ContainerRecord, new_name: str) -> None:
