@@ -106,6 +106,19 @@ def test_state_round_trip_and_created_default(tmp_path: Path) -> None:
     assert current_status(tmp_path) == state
 
 
+@pytest.mark.parametrize("left", [b"", b'{"status": "runn', b"\0\0\0\0", b"[]"])
+def test_a_state_file_cut_short_by_a_power_loss_is_an_exited_container(
+    tmp_path: Path, left: bytes
+) -> None:
+    """``run --rm`` does not sync its state file: after a power loss it may be empty or
+    partial. That container ended with the machine."""
+    write_state(tmp_path, ContainerState(status="running", monitor_pid=1), durable=False)
+    (tmp_path / "state.json").write_bytes(left)
+    status = current_status(tmp_path)
+    assert (status.status, status.exit_code) == (EXITED, 137)
+    assert status.error.startswith("container state lost")
+
+
 def test_a_dead_monitor_means_exited(tmp_path: Path) -> None:
     pid = os.fork()
     if pid == 0:

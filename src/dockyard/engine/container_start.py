@@ -206,6 +206,7 @@ def run_in_foreground(store: StoreView, record: ContainerRecord, *, interactive:
             stdin=0 if interactive else None,
             ports=published_ports(record),
             after_signal=lambda signum: _resume_if_paused(store, record, signum),
+            volatile=bool(record.host_config.get("AutoRemove")),
         )
     finally:
         unmount_rootfs(bundle / "merged")

@@ -54,8 +54,12 @@ def run_foreground(
     stderr: int = 2,
     ports: list[PortRequest] | None = None,
     after_signal: Callable[[int], None] | None = None,
+    volatile: bool = False,
 ) -> int:
     """Run the container to its end; its exit code.
+
+    ``volatile``: the container is removed when it ends (``run --rm``), its state
+    file is not synced (``write_state``).
 
     ``stdin`` None gives the container /dev/null.  Raises ContainerCommandNotFound /
     ContainerCommandNotExecutable / OCIRuntimeFailed when it cannot start (the
@@ -80,29 +84,32 @@ def run_foreground(
 
             proxy = publish_ports(bundle, ports)
             state = state._replace(ports=proxy.ports if proxy else {})
-        write_state(bundle, state)
+        write_state(bundle, state, durable=not volatile)
         log = LogWriter(log_path(bundle, container_id))
         targets = {"stdout": stdout, "stderr": stderr}
         code = _run(runtime, container_id, bundle, log, stdin, targets, after_signal)
     except DockyardError as exc:
         from dockyard.runtime.monitor import startup_exit_code
 
-        write_state(bundle, start_failed(previous, container_id, startup_exit_code(exc), str(exc)))
+        failed = start_failed(previous, container_id, startup_exit_code(exc), str(exc))
+        write_state(bundle, failed, durable=not volatile)
         raise
     finally:
         if log is not None:
             log.close()
         if proxy is not None:
             proxy.stop()
-    _finish(bundle, state, code, "")
+    _finish(bundle, state, code, "", durable=not volatile)
     return code
 
 
-def _finish(bundle: Path, state: ContainerState, code: int, error: str) -> None:
+def _finish(
+    bundle: Path, state: ContainerState, code: int, error: str, *, durable: bool = True
+) -> None:
     state = state._replace(
         status=EXITED, exit_code=code, error=error, finished_at=rfc3339_nano(), pid=0, ports={}
     )
-    write_state(bundle, state)
+    write_state(bundle, state, durable=durable)
 
 
 def _run(

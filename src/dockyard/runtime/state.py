@@ -56,25 +56,41 @@ def rfc3339_nano(ns: int | None = None) -> str:
 
 
 def read_state(container_dir: Path) -> ContainerState:
-    """The recorded state; ``created`` if the container never started."""
+    """The recorded state; ``created`` if the container never started.
+
+    A state file cut short (a power loss after a write that was not synced: a ``--rm``
+    container's) is a container that ended with the machine: exited.
+    """
     try:
         raw = json.loads((container_dir / STATE_FILE).read_bytes())
     except FileNotFoundError:
         return ContainerState()
-    except (OSError, ValueError) as exc:
+    except ValueError as exc:
+        return ContainerState(status=EXITED, exit_code=EXIT_MONITOR_LOST,
+                              error=f"container state lost: {exc}")  # fmt: skip
+    except OSError as exc:
         raise StoreError(f"unreadable container state in {container_dir}: {exc}") from exc
+    if not isinstance(raw, dict):
+        return ContainerState(status=EXITED, exit_code=EXIT_MONITOR_LOST,
+                              error="container state lost")  # fmt: skip
     known = ContainerState._fields
     return ContainerState(**{k: v for k, v in raw.items() if k in known})
 
 
-def write_state(container_dir: Path, state: ContainerState) -> None:
-    """Replace ``state.json`` atomically (a reader sees the old or the new file, whole)."""
+def write_state(container_dir: Path, state: ContainerState, *, durable: bool = True) -> None:
+    """Replace ``state.json`` atomically (a reader sees the old or the new file, whole).
+
+    ``durable`` syncs it first, as docker syncs its container config; a throw-away
+    container's (``run --rm``) is not worth two syncs of its run: a power loss may
+    leave it cut short, which ``read_state`` takes for an exited container.
+    """
     path = container_dir / STATE_FILE
     tmp = container_dir / f".{STATE_FILE}.{os.getpid()}"
     with open(tmp, "w") as f:
         json.dump(state._asdict(), f)
-        f.flush()
-        os.fsync(f.fileno())
+        if durable:
+            f.flush()
+            os.fsync(f.fileno())
     os.replace(tmp, path)
 
 
