@@ -36,6 +36,19 @@ def wait_for(condition: str, check: Callable[[], bool], seconds: float = 60) -> 
         time.sleep(0.01)
 
 
+def children(pid: int) -> list[int]:
+    return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def gone(pid: int) -> bool:
+    """Exited: no such process, or a zombie waiting for init to reap it."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return True
+    return stat.rpartition(")")[2].split()[0] in ("Z", "X")
+
+
 def test_commit_killed_while_the_container_is_paused(dockyard: Dockyard, busybox: str) -> None:
     script = "dd if=/dev/zero of=/big bs=1M count=400 2>/dev/null; touch /ready; exec sleep 1000"
     cid = dockyard.run("run", "-d", "--name", "held", busybox, "sh", "-c", script).stdout.strip()
@@ -49,10 +62,14 @@ def test_commit_killed_while_the_container_is_paused(dockyard: Dockyard, busybox
             wait_for("the commit to pause the container",
                      lambda: freezer_state(cid) == "FROZEN" or commit.poll() is not None, 30)
             assert commit.poll() is None, "the commit ended before it could be killed mid-pause"
-            os.kill(commit.pid, signal.SIGKILL)  # its packer child lives on for a moment
+            wait_for("the packer", lambda: bool(children(commit.pid)) or commit.poll() is not None)
+            packers = children(commit.pid)
+            os.kill(commit.pid, signal.SIGKILL)
         finally:
             commit.wait()
         assert freezer_state(cid) == "FROZEN"  # what the killed commit left
+        # Its packer child dies with it (it went on writing into staging).
+        wait_for("the packer to die with the commit", lambda: all(map(gone, packers)), 5)
 
         ps = dockyard.run("ps", "--filter", "name=held", "--format", "{{.Status}}").stdout
         assert ps.startswith("Up")

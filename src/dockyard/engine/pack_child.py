@@ -51,9 +51,10 @@ def packed_by_child(pack: Callable[[BinaryIO], None], what: str) -> Iterator[Bin
     # A Ctrl-C between fork() and the child's try: would unwind the parent's stack in
     # the child (thaw the container, remove staging): hold signals across the fork.
     held = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD_SIGNALS)
+    parent = os.getpid()
     pid = os.fork()
     if pid == 0:
-        _child(pack, read_fd, write_fd, error_read, error_write, held)
+        _child(pack, parent, read_fd, write_fd, error_read, error_write, held)
     signal.pthread_sigmask(signal.SIG_SETMASK, held)
     os.close(write_fd)
     os.close(error_write)
@@ -112,12 +113,19 @@ class _PipeReader(io.RawIOBase):
         super().close()
 
 
-def _child(pack: Callable[[BinaryIO], None], read_fd: int, write_fd: int, error_read: int,
-           error_write: int, held: set[int | signal.Signals]) -> NoReturn:
+def _child(pack: Callable[[BinaryIO], None], parent: int, read_fd: int, write_fd: int,
+           error_read: int, error_write: int, held: set[int | signal.Signals]) -> NoReturn:
     """The forked child: pack, report, and exit without running the parent's cleanup."""
     gc.disable()  # finalizers of the parent's objects (its database) must not run here
     status = 0
     try:
+        # A parent killed (kill -9) mid-commit takes the packer with it at once: it would
+        # go on writing files into the staging area until its next write to the pipe.
+        from dockyard.runtime import _libc
+
+        _libc.die_with_parent(signal.SIGKILL)
+        if os.getppid() != parent:  # the parent died before the line above
+            raise BrokenPipeError("the commit ended")
         signal.pthread_sigmask(signal.SIG_SETMASK, held)
         _close_all_but(write_fd, error_write)
         with open(write_fd, "wb", buffering=_PIPE_SIZE) as out:
