@@ -189,6 +189,29 @@ def test_commit_with_a_bad_change_says_so_while_a_large_file_is_packed(
     dockyard.run("rm", "large")
 
 
+def test_a_pipeline_reader_that_goes_away_ends_the_run(dockyard: Dockyard, busybox: str) -> None:
+    """``dockyard run --rm busybox yes | head -2`` returns at once, as docker's: the
+    container's output pipe closes with ours. (Its PID 1 gets EPIPE; any other process
+    in it dies of SIGPIPE, as in the shell's pipeline.)"""
+    command = [DOCKYARD, "run", "--rm", busybox, "sh", "-c", "yes; echo rc=$? >&2"]
+    run = subprocess.Popen(command, env=dockyard.env(), stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE)  # fmt: skip
+    assert run.stdout is not None
+    assert run.stdout.read(4) == b"y\ny\n"
+    run.stdout.close()  # `head -2` has what it wanted
+    _, err = run.communicate(timeout=30)
+    assert err == b"rc=141\n"  # yes was killed by SIGPIPE
+    assert run.returncode == 0  # the container's: its sh ended well
+    yes_as_init = subprocess.Popen([DOCKYARD, "run", "--rm", busybox, "yes"],
+                                   env=dockyard.env(), stdout=subprocess.PIPE,
+                                   stderr=subprocess.DEVNULL)  # fmt: skip
+    assert yes_as_init.stdout is not None
+    assert yes_as_init.stdout.read(2) == b"y\n"
+    yes_as_init.stdout.close()
+    assert yes_as_init.wait(timeout=30) == 1  # PID 1 ignores SIGPIPE: yes sees EPIPE
+    assert_nothing_left(dockyard)
+
+
 def test_start_attach_of_a_running_container_joins_it(dockyard: Dockyard, busybox: str) -> None:
     """docker: ``start`` of a running container does nothing, then ``-a`` attaches (it
     used to start it again and lose its state)."""

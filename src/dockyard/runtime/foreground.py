@@ -175,6 +175,11 @@ class Relay:
     The runtime prints its own failure on the stderr it shares with the container;
     a chunk that starts like one is held back until the runtime's exit tells whether
     it failed (then the CLI reports the error once) or it was the container's.
+
+    When our reader goes away (``dockyard run … yes | head -2``), the container's end
+    of that stream is closed too: its next write there gets SIGPIPE, as it would in
+    the shell's pipeline, so the pipeline ends (status 141) instead of waiting on a
+    container that writes forever.
     """
 
     def __init__(
@@ -184,6 +189,7 @@ class Relay:
         self.log = log
         self.failure_prefix = failure_prefix
         self.held = b""
+        self.gone: set[int] = set()  # container outputs closed: their reader went away
 
     def run(self, child: int, outputs: dict[int, str]) -> None:
         pidfd = os.pidfd_open(child)
@@ -200,13 +206,15 @@ class Relay:
                     elif not self._pump(key.fd, outputs[key.fd]):
                         sel.unregister(key.fd)
             for fd, stream in outputs.items():  # what was written just before the exit
-                os.set_blocking(fd, False)
-                while self._pump(fd, stream):
-                    pass
+                if fd not in self.gone:
+                    os.set_blocking(fd, False)
+                    while self._pump(fd, stream):
+                        pass
         finally:
             sel.close()
             for fd in [pidfd, *outputs]:
-                os.close(fd)
+                if fd not in self.gone:
+                    os.close(fd)
 
     def release(self) -> None:
         """The held chunk was the container's after all."""
@@ -223,17 +231,22 @@ class Relay:
             return False
         if stream == "stderr" and (self.held or data.startswith(self.failure_prefix)):
             self.held += data
-        else:
-            self._emit(stream, data)
+        elif not self._emit(stream, data):
+            os.close(fd)  # the container's next write there gets SIGPIPE
+            self.gone.add(fd)
+            return False
         return True
 
-    def _emit(self, stream: str, data: bytes) -> None:
+    def _emit(self, stream: str, data: bytes) -> bool:
+        """Log and copy ``data``; False if our reader of ``stream`` went away."""
         if self.log is not None:
             self.log.write(stream, data)
         view = memoryview(data)
         try:
             while view:
                 view = view[os.write(self.targets[stream], view) :]
-        except OSError as exc:  # our reader went away (`| head`): keep logging
+        except OSError as exc:
             if exc.errno != errno.EPIPE:
                 raise
+            return False
+        return True
