@@ -212,6 +212,55 @@ def test_a_pipeline_reader_that_goes_away_ends_the_run(dockyard: Dockyard, busyb
     assert_nothing_left(dockyard)
 
 
+def test_a_run_rm_whose_state_a_power_loss_cut_short_lists_and_removes(
+    dockyard: Dockyard, busybox: str
+) -> None:
+    """``run --rm`` does not sync its state file. Simulated power loss: every process of
+    the run killed at once, the mount gone, the state file empty and older than the
+    boot. The container lists as exited and goes with ``rm``, runc's record of it too."""
+    run = subprocess.Popen([DOCKYARD, "run", "--rm", "--name", "lost", busybox, "sleep", "100"],
+                           env=dockyard.env(), stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)  # fmt: skip
+    directory = dockyard.root / "containers"
+    deadline = time.monotonic() + 30
+    while not list(directory.glob("*/container.pid")):
+        assert time.monotonic() < deadline and run.poll() is None, "the container never started"
+        time.sleep(0.02)
+    bundle = next(directory.glob("*/container.pid")).parent
+    init = int((bundle / "container.pid").read_text())
+    runc = [int(p) for p in Path(f"/proc/{run.pid}/task/{run.pid}/children").read_text().split()]
+    for pid in (run.pid, *runc, init):  # the power goes
+        os.kill(pid, 9)
+    run.wait()
+    subprocess.run(["umount", "-l", str(bundle / "merged")], check=True)
+    (bundle / "state.json").write_bytes(b"")
+    os.utime(bundle / "state.json", (1_000_000_000, 1_000_000_000))  # before this boot
+    runc_root = dockyard.root / "runtime" / "runc" / "state"
+    listed = subprocess.run(["runc", "--root", str(runc_root), "list", "-q"],
+                            capture_output=True, text=True, check=True)  # fmt: skip
+    assert bundle.name in listed.stdout.split()
+
+    status = dockyard.run("ps", "-a", "--format", "{{.Names}} {{.Status}}").stdout
+    assert status.startswith("lost Exited (137)")
+    dockyard.run("rm", "lost")
+    listed = subprocess.run(["runc", "--root", str(runc_root), "list", "-q"],
+                            capture_output=True, text=True, check=True)  # fmt: skip
+    assert listed.stdout.split() == []
+    assert_nothing_left(dockyard)
+
+
+def test_start_attach_of_a_create_rm_container_removes_it_at_its_end(
+    dockyard: Dockyard, busybox: str
+) -> None:
+    """docker's daemon removes an AutoRemove container whenever it ends, however started."""
+    dockyard.run("create", "--rm", "--name", "once", busybox, "sh", "-c", "echo hi; exit 3")
+    started = dockyard.run("start", "-a", "once", check=False)
+    assert (started.returncode, started.stdout) == (3, "hi\n")
+    dockyard.run("create", "--rm", "--name", "never", busybox, "no-such-command")
+    assert dockyard.fails("start", "-a", "never").returncode == 1
+    assert_nothing_left(dockyard)
+
+
 def test_start_attach_of_a_running_container_joins_it(dockyard: Dockyard, busybox: str) -> None:
     """docker: ``start`` of a running container does nothing, then ``-a`` attaches (it
     used to start it again and lose its state)."""

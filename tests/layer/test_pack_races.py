@@ -117,3 +117,29 @@ def test_the_readers_own_error_is_not_masked_by_the_packers_broken_pipe(tmp_path
     with pytest.raises(ValueError, match="bad -c"), packing as stream:
         stream.read(1)
         raise ValueError("bad -c")
+
+
+def test_a_file_under_a_lease_is_waited_for(tmp_path: Path, alarm: None) -> None:
+    """O_NONBLOCK makes opening a file another process holds a write lease on fail with
+    EAGAIN: the packer opens it again, waiting for the holder to let go."""
+    script = """
+import fcntl, os, signal, sys, time
+fd = os.open(sys.argv[1], os.O_RDWR)
+signal.signal(signal.SIGIO, lambda *_: fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_UNLCK))
+fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_WRLCK)
+print("leased", flush=True)
+time.sleep(30)
+"""
+    (tmp_path / "leased").write_bytes(b"data")
+    holder = subprocess.Popen([sys.executable, "-c", script, str(tmp_path / "leased")],
+                              stdout=subprocess.PIPE)  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == b"leased\n"
+        out = io.BytesIO()
+        write_upper_tar(tmp_path, out)
+    finally:
+        holder.kill()
+        holder.wait()
+    with tarfile.open(fileobj=io.BytesIO(out.getvalue())) as tar:
+        member = tar.extractfile("leased")
+        assert member is not None and member.read() == b"data"

@@ -7,6 +7,7 @@ import tarfile
 
 import pytest
 
+from dockyard.errors import InvalidArchive
 from dockyard.layer.tarheader import block_sum
 from dockyard.layer.tarstream import TarReader
 
@@ -65,3 +66,14 @@ def test_a_header_with_a_signed_checksum_is_still_read() -> None:
     block[148:156] = b"%06o\0 " % signed
     members = list(TarReader(io.BytesIO(bytes(block) + bytes(1024))))
     assert [m.size for m in members] == [0]
+
+
+@pytest.mark.parametrize("size_field", [b"\t0000000003\0", b"0000000_003\0", b"00000003 x\0\0"])
+@pytest.mark.parametrize("uid_field", [None, BASE256_UID])
+def test_a_number_with_what_go_and_gnu_refuse_is_a_bad_header(
+    size_field: bytes, uid_field: bytes | None
+) -> None:
+    """int() would take a tab, a newline or an underscore: tar readers do not."""
+    tar = header(size_field, uid_field) + b"abc".ljust(512, b"\0") + bytes(1024)
+    with pytest.raises(InvalidArchive, match="bad number"):
+        list(TarReader(io.BytesIO(tar)))

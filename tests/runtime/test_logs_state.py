@@ -14,6 +14,7 @@ from dockyard.errors import (
     ContainerCommandNotExecutable,
     ContainerCommandNotFound,
     OCIRuntimeFailed,
+    StoreError,
 )
 from dockyard.runtime import detect
 from dockyard.runtime.console import DetachScanner
@@ -114,6 +115,7 @@ def test_a_state_file_cut_short_by_a_power_loss_is_an_exited_container(
     partial. That container ended with the machine."""
     write_state(tmp_path, ContainerState(status="running", monitor_pid=1), durable=False)
     (tmp_path / "state.json").write_bytes(left)
+    os.utime(tmp_path / "state.json", (1_000_000_000, 1_000_000_000))  # before this boot
     status = current_status(tmp_path)
     assert (status.status, status.exit_code) == (EXITED, 137)
     assert status.error.startswith("container state lost")
@@ -218,3 +220,11 @@ def test_working_runtime_is_cached(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 def test_unknown_runtime_name(tmp_path: Path) -> None:
     with pytest.raises(ConfigError):
         detect.get_runtime(tmp_path, "no-such-runtime-here")
+
+
+def test_a_state_file_broken_since_the_boot_is_no_power_loss(tmp_path: Path) -> None:
+    """A corrupt state file written this boot says nothing of the container: it may
+    run. Taking it for exited would let ``rm`` (no -f) remove a running container."""
+    (tmp_path / "state.json").write_bytes(b'{"status": "runn')
+    with pytest.raises(StoreError, match="unreadable container state"):
+        current_status(tmp_path)

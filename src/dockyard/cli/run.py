@@ -95,14 +95,12 @@ def run(root: str | None, argv: list[str]) -> int:
             # Its monitor removes an --rm container when it exits: it may be only
             # detached from (Ctrl-P Ctrl-Q) and still running.
             return starter.run_on_terminal(store, record, interactive=opts.interactive) or 0
-        code = starter.run_in_foreground(store, record, interactive=opts.interactive)
     except DockyardError:
         if opts.auto_remove:
             _remove_quietly(store, record)
         raise
-    if opts.auto_remove:
-        _remove_quietly(store, record)
-    return code or 0
+    # It removes an --rm container itself, as `start -a` of one needs it to.
+    return starter.run_in_foreground(store, record, interactive=opts.interactive) or 0
 
 
 def _remove_quietly(store: StoreView, record: ContainerRecord) -> None:

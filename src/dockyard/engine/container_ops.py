@@ -21,11 +21,11 @@ from dockyard.engine.container_start import (
 )
 from dockyard.engine.containers import container_dir
 from dockyard.engine.names import check_name
-from dockyard.errors import Conflict
+from dockyard.errors import Conflict, DockyardError
 from dockyard.removal import remove_tree
 from dockyard.runtime.overlay import is_mounted, unmount_rootfs
 from dockyard.runtime.runc import Runtime, parse_signal
-from dockyard.runtime.state import ContainerState, current_status
+from dockyard.runtime.state import STATE_LOST, ContainerState, current_status
 from dockyard.store import containers as crecords
 from dockyard.store.containers import ContainerRecord
 from dockyard.store.lite import StoreView
@@ -174,6 +174,10 @@ def remove_container(
             _signalled(store, record, runtime)
             if wait_exited(store, record, DEFAULT_STOP_TIMEOUT).running:
                 runtime.delete(record.id, force=True)
+        elif state.error.startswith(STATE_LOST):
+            # Its state file went with a power loss: the runtime's record of it may stay.
+            with contextlib.suppress(DockyardError):
+                runtime_for(store, record).delete(record.id, force=True)
         anonymous = _anonymous_volumes(store, record) if remove_volumes else []
         with store.commit() as conn:
             crecords.delete_container(conn, record.id)

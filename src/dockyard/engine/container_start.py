@@ -192,24 +192,35 @@ def start_detached(store: StoreView, record: ContainerRecord) -> None:
 
 
 def run_in_foreground(store: StoreView, record: ContainerRecord, *, interactive: bool) -> int:
-    """Run without a terminal, output to ours and to the log; the exit code."""
+    """Run without a terminal, output to ours and to the log; the exit code.
+
+    A ``--rm`` container (``run``, or ``start -a`` of one made by ``create --rm``) is
+    removed when it ends, or fails to start, as docker's daemon removes it."""
     from dockyard.runtime.foreground import run_foreground
 
-    with container_lock(store, record.id):
-        _refuse_running(store, record)
-        bundle = prepare_bundle(store, record)
+    auto_remove = bool(record.host_config.get("AutoRemove"))
     try:
-        return run_foreground(
-            runtime_for(store, record),
-            record.id,
-            bundle,
-            stdin=0 if interactive else None,
-            ports=published_ports(record),
-            after_signal=lambda signum: _resume_if_paused(store, record, signum),
-            volatile=bool(record.host_config.get("AutoRemove")),
-        )
+        with container_lock(store, record.id):
+            _refuse_running(store, record)
+            bundle = prepare_bundle(store, record)
+        try:
+            return run_foreground(
+                runtime_for(store, record),
+                record.id,
+                bundle,
+                stdin=0 if interactive else None,
+                ports=published_ports(record),
+                after_signal=lambda signum: _resume_if_paused(store, record, signum),
+                volatile=auto_remove,
+            )
+        finally:
+            unmount_rootfs(bundle / "merged")
     finally:
-        unmount_rootfs(bundle / "merged")
+        # Not one that runs after all: another process started it (our Conflict).
+        if auto_remove and not is_running(store, record):
+            from dockyard.engine.container_ops import remove_container
+
+            remove_container(store, record, force=True, remove_volumes=True)
 
 
 def _resume_if_paused(store: StoreView, record: ContainerRecord, signum: int) -> None:

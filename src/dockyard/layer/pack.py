@@ -159,7 +159,7 @@ class _TreeWriter:
         lookup of the name, not two). False if it is something else by now (a container
         committed with --no-pause changes meanwhile): then it is looked at again."""
         try:
-            fd = os.open(target, _OPEN, dir_fd=dir_fd)
+            fd = _open_file(target, dir_fd)
         except OSError as exc:
             if exc.errno in _NOT_A_FILE:
                 return False
@@ -181,7 +181,7 @@ class _TreeWriter:
             self._entry(_header(name, tarfile.REGTYPE, info, mode=0o600))
             return
         if kind == tarfile.REGTYPE:
-            self._file(os.open(path, _OPEN), name, info, share)
+            self._file(_open_file(path, None), name, info, share)
             return
         xattrs = _xattrs(path)
         if kind == tarfile.DIRTYPE and share and self.shared is not None:
@@ -321,6 +321,15 @@ def _unread(fd: int) -> int:
         return int.from_bytes(fcntl.ioctl(fd, termios.FIONREAD, bytes(4)), sys.byteorder)
     except OSError:
         return 0
+
+
+def _open_file(target: str, dir_fd: int | None) -> int:
+    """A regular file open for reading; waits for a lease another process holds on it
+    (O_NONBLOCK makes that EAGAIN) rather than fail."""
+    try:
+        return os.open(target, _OPEN, dir_fd=dir_fd)
+    except BlockingIOError:
+        return os.open(target, _OPEN & ~os.O_NONBLOCK, dir_fd=dir_fd)
 
 
 def _pipe_size(fd: int) -> int:

@@ -35,6 +35,8 @@ _HEADER_ONLY = frozenset(
 _XATTR_PREFIX = "SCHILY.xattr."
 # name, mode, uid, gid, size, mtime, checksum, type, linkname, magic, (version, user and
 # group names skipped), devmajor, devminor, prefix
+_OCTAL = b"01234567"
+_OCTAL_OR_PAD = b"01234567 \0"
 _HEADER = struct.Struct("100s8s8s8s12s12s8sc100s6s34x32x8s8s155s12x")
 
 
@@ -164,7 +166,13 @@ def _parse_header(block: bytes, offset: int) -> TarMember:
     """Decode one ustar / GNU / v7 header block (checksum verified)."""
     (raw_name, raw_mode, raw_uid, raw_gid, raw_size, raw_mtime, chksum, kind, raw_link, magic,
      raw_major, raw_minor, prefix) = _HEADER.unpack(block)  # fmt: skip
+    # The common case: plain octal digits, NUL- or space-terminated. (int() alone would
+    # also take tabs, newlines and underscores, which Go's and GNU's readers refuse.)
+    numeric = raw_mode + raw_uid + raw_gid + raw_size + raw_mtime + chksum
+    plain = not numeric.translate(None, _OCTAL_OR_PAD)
     try:
+        if not plain:
+            raise ValueError
         stored = int(chksum.replace(b"\0", b" "), 8)
     except ValueError:
         stored = _number(chksum, offset)
@@ -176,7 +184,9 @@ def _parse_header(block: bytes, offset: int) -> TarMember:
         name = _cstring(prefix) + "/" + name
     if kind in (tarfile.AREGTYPE, tarfile.CONTTYPE):
         kind = tarfile.DIRTYPE if name.endswith("/") else tarfile.REGTYPE
-    try:  # the common case: plain octal, NUL- or space-terminated
+    try:
+        if not plain:
+            raise ValueError
         mode = int(raw_mode.replace(b"\0", b" "), 8)
         uid = int(raw_uid.replace(b"\0", b" "), 8)
         gid = int(raw_gid.replace(b"\0", b" "), 8)
@@ -207,13 +217,10 @@ def _number(field: bytes, offset: int) -> int:
         return value - (1 << (8 * len(field) - 8)) if field[0] == 0xFF else value
     # As GNU tar and Go: NULs and spaces around the digits, then up to the first NUL
     # (the fast path in _parse_header reads the same fields the same way).
-    digits = field.strip(b" \0").partition(b"\0")[0].strip()
-    try:
-        return int(digits, 8) if digits else 0
-    except ValueError:
-        raise InvalidArchive(
-            f"invalid tar header at offset {offset}: bad number {field!r}"
-        ) from None
+    digits = field.strip(b" \0").partition(b"\0")[0].rstrip(b" ")
+    if digits.translate(None, _OCTAL):
+        raise InvalidArchive(f"invalid tar header at offset {offset}: bad number {field!r}")
+    return int(digits, 8) if digits else 0
 
 
 def _extend(

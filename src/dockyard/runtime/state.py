@@ -21,6 +21,7 @@ from dockyard.errors import DockyardError, StoreError
 STATE_FILE = "state.json"
 PID_FILE = "container.pid"  # the runtime's --pid-file: the container's init on the host
 CREATED, RUNNING, EXITED = "created", "running", "exited"
+STATE_LOST = "container state lost"  # the error of a state file a power loss cut short
 EXIT_MONITOR_LOST = 137  # 128 + SIGKILL: the container was (or is now) killed
 
 
@@ -66,15 +67,39 @@ def read_state(container_dir: Path) -> ContainerState:
     except FileNotFoundError:
         return ContainerState()
     except ValueError as exc:
-        return ContainerState(status=EXITED, exit_code=EXIT_MONITOR_LOST,
-                              error=f"container state lost: {exc}")  # fmt: skip
+        return _lost(container_dir, str(exc))
     except OSError as exc:
         raise StoreError(f"unreadable container state in {container_dir}: {exc}") from exc
     if not isinstance(raw, dict):
-        return ContainerState(status=EXITED, exit_code=EXIT_MONITOR_LOST,
-                              error="container state lost")  # fmt: skip
+        return _lost(container_dir, "not a JSON object")
     known = ContainerState._fields
     return ContainerState(**{k: v for k, v in raw.items() if k in known})
+
+
+def _lost(container_dir: Path, why: str) -> ContainerState:
+    """An unparsable state file: a container that ended with the machine if the file was
+    last written before this boot (an unsynced ``--rm`` state cut short by a power loss);
+    otherwise something else broke it while the container may well run: refuse."""
+    try:
+        written_ns = (container_dir / STATE_FILE).stat().st_mtime_ns
+    except OSError:
+        written_ns = 0
+    if written_ns >= _boot_time_ns():
+        raise StoreError(f"unreadable container state in {container_dir}: {why}")
+    return ContainerState(status=EXITED, exit_code=EXIT_MONITOR_LOST,
+                          finished_at=rfc3339_nano(written_ns) if written_ns else "",
+                          error=f"{STATE_LOST}: {why}")  # fmt: skip
+
+
+def _boot_time_ns() -> int:
+    try:
+        with open("/proc/stat", "rb") as f:
+            for line in f:
+                if line.startswith(b"btime "):
+                    return int(line.split()[1]) * 10**9
+    except (OSError, ValueError):
+        pass
+    return 0  # unknown: take the file for a power loss's, as before
 
 
 def write_state(container_dir: Path, state: ContainerState, *, durable: bool = True) -> None:
