@@ -72,6 +72,26 @@ def test_typed_values_and_defaults() -> None:
     assert values["network"] == "default" and values["env"] == [] and values["name"] is None
 
 
+@pytest.mark.parametrize(
+    ("text", "limit"), [("010", 8), ("-010", -8), ("0_10", 8), ("0o10", 8), ("0b11", 3),
+                        ("1_000", 1000), ("0", 0), ("-1", -1)],
+)  # fmt: skip
+def test_integers_read_as_gos_parse_int_with_base_0(text: str, limit: int) -> None:
+    values, _ = run_flags("--pids-limit", text, "img")
+    assert values["pids_limit"] == limit
+
+
+@pytest.mark.parametrize(("text", "cpus"), [("1/2", 0.5), ("1.5", 1.5), ("3e-1", 0.3)])
+def test_cpus_is_a_rational_as_dockers(text: str, cpus: float) -> None:
+    values, _ = run_flags("--cpus", text, "img")
+    assert values["cpus"] == cpus
+
+
+def test_help_false_is_no_help() -> None:
+    assert not RUN.parse(["--help=false", "img"]).help
+    assert RUN.parse(["--help=true", "img"]).help
+
+
 def test_double_dash_ends_the_flags() -> None:
     values, positional = run_flags("--rm", "--", "img", "--rm")
     assert values["auto_remove"] is True
@@ -95,9 +115,33 @@ def test_double_dash_ends_the_flags() -> None:
         ),
         (
             ["--cpus", "x", "img"],
-            'invalid argument "x" for "--cpus" flag: strconv.ParseFloat: '
-            'parsing "x": invalid syntax',
+            'invalid argument "x" for "--cpus" flag: failed to parse x as a rational number',
         ),
+        (
+            ["--cpus", "nan", "img"],
+            'invalid argument "nan" for "--cpus" flag: failed to parse nan as a rational number',
+        ),
+        (
+            ["--cpus=0.0000000001", "img"],
+            'invalid argument "0.0000000001" for "--cpus" flag: value is too precise',
+        ),
+        (
+            ["--pids-limit", "08", "img"],
+            'invalid argument "08" for "--pids-limit" flag: strconv.ParseInt: '
+            'parsing "08": invalid syntax',
+        ),
+        (
+            ["--pids-limit", " 8", "img"],
+            'invalid argument " 8" for "--pids-limit" flag: strconv.ParseInt: '
+            'parsing " 8": invalid syntax',
+        ),
+        (
+            ["--pids-limit", "9223372036854775808", "img"],
+            'invalid argument "9223372036854775808" for "--pids-limit" flag: '
+            'strconv.ParseInt: parsing "9223372036854775808": value out of range',
+        ),
+        (["---rm", "img"], "bad flag syntax: ---rm"),
+        (["--=x", "img"], "bad flag syntax: --=x"),
     ],
 )
 def test_flag_errors_read_as_docker_and_exit_125(args: list[str], message: str) -> None:

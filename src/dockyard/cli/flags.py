@@ -9,16 +9,19 @@ docker's and exit 125, their ``--help`` is docker's layout.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 from dockyard.errors import UsageError
 
 Values = dict[str, Any]
 _HELP = "\0help"  # not a dest any flag can have
-Kind = Literal["bool", "string", "list", "int", "float"]
+# "rational": docker's --cpus (opts.NanoCPUs: a big.Rat, so "0.5" or "1/2").
+Kind = Literal["bool", "string", "list", "int", "float", "rational"]
 # What pflag prints after a flag's name in --help, by kind.
-_TYPE_NAMES = {"bool": "", "string": "string", "list": "list", "int": "int", "float": "decimal"}
+_TYPE_NAMES = {"bool": "", "string": "string", "list": "list", "int": "int", "float": "decimal",
+               "rational": "decimal"}  # fmt: skip
+_INT64 = 1 << 63
 _TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})  # strconv.ParseBool
 _FALSE = frozenset({"0", "f", "F", "FALSE", "false", "False"})
 
@@ -109,8 +112,9 @@ class Command:
             if arg == "--":
                 positional.extend(args[index:])
                 break
-            if arg == "--help":
-                values[_HELP] = True  # as cobra: the other flags are still parsed first
+            if arg == "--help" or arg.startswith("--help="):
+                # As cobra: the other flags are still parsed first; --help=false is none.
+                values[_HELP] = self._convert(_HELP_FLAG, arg[7:] or "true")
                 continue
             if not arg.startswith("-") or arg == "-":
                 positional.append(arg)
@@ -136,6 +140,8 @@ class Command:
         return parsed
 
     def _long_flag(self, arg: str, args: Sequence[str], index: int, values: Values) -> int:
+        if arg[2] in "-=":
+            raise self._error(f"bad flag syntax: {arg}")
         name, eq, value = arg[2:].partition("=")
         flag = self._long.get(name)
         if flag is None:
@@ -198,7 +204,15 @@ class Command:
                     return text in _TRUE
                 raise ValueError("strconv.ParseBool")
             if flag.kind == "int":
-                return int(text, 0)
+                number = _go_int(text)
+                if not -_INT64 <= number < _INT64:
+                    raise self._error(
+                        f'invalid argument "{text}" for "{flag.names()}" flag: '
+                        f'strconv.ParseInt: parsing "{text}": value out of range'
+                    )
+                return number
+            if flag.kind == "rational":
+                return _rational(text, self._error, flag)
             return float(text)
         except ValueError:
             what = {"bool": "ParseBool", "int": "ParseInt", "float": "ParseFloat"}[flag.kind]
@@ -252,3 +266,35 @@ class Parsed:
         self.values = values
         self.args = args
         self.help = help
+
+
+_HELP_FLAG = Flag("help", "h", "bool", "Print usage")
+
+
+def _go_int(text: str) -> int:
+    """``strconv.ParseInt(text, 0, 64)``'s syntax: a sign, then 0x / 0o / 0b, a leading 0
+    for octal (``010`` is 8), underscores between digits; no spaces, ASCII only."""
+    if not text.isascii() or text != text.strip():
+        raise ValueError(text)
+    body = text[1:] if text[:1] in "+-" else text
+    if len(body) > 1 and body[0] == "0" and body[1] not in "xXoObB":
+        number = int(body[1:].removeprefix("_"), 8)  # Go's old-style octal
+        return -number if text[0] == "-" else number
+    return int(text, 0)
+
+
+def _rational(text: str, error: Callable[[str], UsageError], flag: Flag) -> float:
+    """docker's NanoCPUs: a big.Rat (``1.5``, ``3/2``), in whole billionths of a CPU."""
+    from fractions import Fraction
+
+    try:
+        value = Fraction(text.strip()) if text == text.strip() and text.isascii() else None
+    except (ValueError, ZeroDivisionError):
+        value = None
+    if value is None:
+        raise error(f'invalid argument "{text}" for "{flag.names()}" flag: '
+                    f"failed to parse {text} as a rational number")  # fmt: skip
+    if (value * 10**9).denominator != 1:
+        raise error(f'invalid argument "{text}" for "{flag.names()}" flag: '
+                    "value is too precise")  # fmt: skip
+    return float(value)

@@ -4,7 +4,6 @@ its refusals of flags dockyard cannot honour yet."""
 
 from __future__ import annotations
 
-import math
 import re
 import sys
 from typing import Any
@@ -45,7 +44,7 @@ CREATE_FLAGS = (
     Flag("publish-all", "P", "bool", "Publish all exposed ports to random ports"),
     Flag("expose", "", "list", "Expose a port or a range of ports"),
     Flag("memory", "m", "string", "Memory limit", type_name="bytes"),
-    Flag("cpus", "", "float", "Number of CPUs"),
+    Flag("cpus", "", "rational", "Number of CPUs"),
     Flag("pids-limit", "", "int", "Tune container pids limit (set -1 for unlimited)"),
     Flag("init", "", "bool", "Run an init inside the container"),
     Flag("rm", "", "bool", "Automatically remove the container when it exits", dest="auto_remove"),
@@ -79,9 +78,6 @@ def _published(params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
 def build_create_options(params: dict[str, Any], args: list[str], detach: bool) -> CreateOptions:
     """The engine's options for the parsed flags and arguments (IMAGE [COMMAND...]) of
     ``run`` or ``create``."""
-    cpus = params["cpus"]
-    if cpus is not None and not math.isfinite(cpus):
-        raise ConfigError(f"failed to parse {cpus} as a rational number")
     bindings, exposed = _published(params)
     labels = dict(item.partition("=")[::2] for item in params["label"])
     return CreateOptions(
