@@ -105,6 +105,22 @@ def test_anonymous_volumes_and_their_removal(dockyard: Dockyard, dataimage: str)
     assert_nothing_left(dockyard)
 
 
+def test_rm_v_keeps_a_volume_this_container_named(dockyard: Dockyard, busybox: str) -> None:
+    """docker removes only the volumes a container's own mounts left unnamed: one first
+    made anonymous by another container, then mounted by name, stays (data loss)."""
+    dockyard.run("create", "--name", "first", "-v", "/data", busybox, "true")
+    name = dockyard.run("inspect", "-f", "{{range .Mounts}}{{.Name}}{{end}}", "first").stdout
+    dockyard.run("rm", "first")  # without -v: the volume stays
+    dockyard.run("run", "--rm", "-v", f"{name.strip()}:/x", busybox, "sh", "-c",
+                 "echo precious > /x/f")  # fmt: skip
+    dockyard.run("create", "--name", "second", "-v", f"{name.strip()}:/x", busybox, "true")
+    dockyard.run("rm", "-v", "second")
+    assert _volumes(dockyard) == [name.strip()]
+    shown = dockyard.run("run", "--rm", "-v", f"{name.strip()}:/x", busybox, "cat", "/x/f")
+    assert shown.stdout == "precious\n"
+    dockyard.run("volume", "rm", name.strip())
+
+
 def test_volume_commands_and_system_df(dockyard: Dockyard, busybox: str) -> None:
     assert (
         dockyard.run("volume", "create", "--label", "app=web", "-o", "size=1", "web").stdout

@@ -132,9 +132,13 @@ def update_mount(conn: sqlite3.Connection, container_id: str, row: MountRow) -> 
 
 
 def anonymous_volumes_of(conn: sqlite3.Connection, container_id: str) -> list[str]:
+    """The volumes this container's own mounts left unnamed (``-v /dir``, or inherited so
+    with ``--volumes-from``): not one it named, however that volume was first made.
+    (Rows written before mounts recorded it: the volume's own record decides.)"""
     rows = conn.execute(
-        "SELECT v.name FROM container_mounts m JOIN volumes v ON v.name = m.volume "
-        "WHERE m.container_id=? AND v.anonymous=1",
+        "SELECT v.name, m.mount, v.anonymous FROM container_mounts m "
+        "JOIN volumes v ON v.name = m.volume WHERE m.container_id=?",
         (container_id,),
     ).fetchall()
-    return [r[0] for r in rows]
+    return [name for name, mount, anonymous in rows
+            if json.loads(mount).get("anonymous", bool(anonymous))]  # fmt: skip

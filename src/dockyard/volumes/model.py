@@ -51,6 +51,8 @@ class MountPoint:
     ``mode`` is docker's inspect ``Mode`` (the ``-v`` options text, or ``z`` for a
     local volume named by a flag).  ``create_source`` marks a ``-v`` bind whose
     missing host directory is created (``--mount`` refuses a missing source instead).
+    ``anonymous``: the volume's name was made up for this mount (``-v /dir``): ``rm -v``
+    and ``run --rm`` remove it, as docker removes a mount whose spec has no source.
     """
 
     type: MountType
@@ -64,6 +66,7 @@ class MountPoint:
     create_source: bool = False
     tmpfs_size: int = 0
     tmpfs_mode: int = 0
+    anonymous: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -103,6 +106,7 @@ class MountPoint:
             create_source=self.create_source,
             tmpfs_size=self.tmpfs_size,
             tmpfs_mode=self.tmpfs_mode,
+            anonymous=self.anonymous,  # docker copies the parent's spec, source and all
         )
 
 

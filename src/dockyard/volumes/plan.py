@@ -172,4 +172,4 @@ def _with_volume(
         labels, options = extra or ({}, {})
         new = VolumeRecord(name, local.created_now(), labels, options, anonymous=not named)
         plan.volumes.append(vrecords.find_volume(store.conn, name) or new)
-    return replace(point, name=name)
+    return replace(point, name=name, anonymous=not named)
