@@ -127,6 +127,10 @@ class ConfigError(DockyardError):
     """A configuration file, environment override or flag value is invalid."""
 
 
+class UserNotFound(ConfigError):
+    """``-u`` names a user or group the container's passwd / group files do not have."""
+
+
 class UsageError(ConfigError):
     """A command line that does not parse (an unknown flag, a missing argument): printed
     as docker prints it, without the ``Error:`` prefix; 125 for flags, 1 for arguments."""

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import resource
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from dockyard.errors import ConfigError
+from dockyard.errors import ConfigError, UserNotFound
 from dockyard.image.config import ContainerConfig
 from dockyard.runtime import defaults
 from dockyard.runtime.etcfiles import container_resolv_conf, write_etc_files
@@ -199,6 +200,29 @@ def test_resolve_user(rootfs: Path, user: str | None, expected: ExecUser) -> Non
 def test_unknown_user_or_group(rootfs: Path, user: str) -> None:
     with pytest.raises(ConfigError):
         resolve_user(rootfs, user)
+
+
+@pytest.mark.parametrize("kind", ["absolute link", "relative link", "fifo", "directory"])
+def test_users_are_never_read_from_outside_the_root(
+    rootfs: Path, tmp_path: Path, kind: str
+) -> None:
+    """An image (or a running container before ``exec -u``) whose /etc/passwd leads to a
+    host file, or is no regular file, has no users: docker's FollowSymlinkInScope."""
+    host = tmp_path / "hostpasswd"
+    host.write_text("hostonly:x:4242:4242::/:/bin/sh\n")
+    passwd = rootfs / "etc" / "passwd"
+    passwd.unlink()
+    if kind == "absolute link":
+        passwd.symlink_to(host)  # inside the root: /tmp/.../hostpasswd, which is not there
+    elif kind == "relative link":
+        passwd.symlink_to("../" * 12 + str(host).lstrip("/"))  # .. stops at the root
+    elif kind == "fifo":
+        os.mkfifo(passwd)  # opening it must not block
+    else:
+        passwd.mkdir()
+    with pytest.raises(UserNotFound, match="unable to find user hostonly"):
+        resolve_user(rootfs, "hostonly")
+    assert resolve_user(rootfs, "4242") == ExecUser(4242, 0)  # numeric ids need no file
 
 
 def test_resolv_conf_filters_loopback_nameservers() -> None:

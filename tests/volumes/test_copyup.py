@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from dockyard.volumes.copyup import copy_up, resolve_in_root
+from dockyard.runtime.rootpath import resolve_in_root
+from dockyard.volumes.copyup import copy_up
 
 
 @pytest.fixture

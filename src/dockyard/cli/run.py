@@ -12,7 +12,7 @@ from pathlib import Path
 
 from dockyard.cli.flags import Command, Flag
 from dockyard.cli.run_options import CREATE_FLAGS, build_create_options
-from dockyard.errors import DockyardError, OCIRuntimeFailed
+from dockyard.errors import DockyardError, OCIRuntimeFailed, UserNotFound
 from dockyard.store.containers import ContainerRecord
 from dockyard.store.lite import LiteStore, StoreView
 
@@ -131,8 +131,10 @@ def exec_(root: str | None, argv: list[str]) -> int:
             user=flags["user"],
             privileged=flags["privileged"],
         )
-    except OCIRuntimeFailed as exc:
+    except (OCIRuntimeFailed, UserNotFound) as exc:
         # docker: one line, 126 whatever the cause (1 with -d, from its daemon)
-        message = f"OCI runtime exec failed: {exc.stderr.strip() or exc}: unknown"
+        message = str(exc)
+        if isinstance(exc, OCIRuntimeFailed):
+            message = f"OCI runtime exec failed: {exc.stderr.strip() or exc}: unknown"
         print(f"Error: {message}" if flags["detach"] else message, file=sys.stderr)
         return 1 if flags["detach"] else 126

@@ -10,7 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import NamedTuple
 
-from dockyard.errors import ConfigError
+from dockyard.errors import UserNotFound
+from dockyard.runtime.rootpath import read_file_in_root
+
+_MAX_FILE = 64 << 20  # no passwd or group is larger: a bigger one is not read whole
 
 
 class ExecUser(NamedTuple):
@@ -27,11 +30,13 @@ class ExecUser(NamedTuple):
         return user
 
 
-def _read_entries(path: Path) -> list[list[str]]:
-    try:
-        text = path.read_text(errors="replace")
-    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+def _read_entries(rootfs: Path, path: str) -> list[list[str]]:
+    """The rows of the container's ``path`` (read inside its root: a symlink to a host
+    file, a FIFO or a device there counts as no file, as with docker)."""
+    data = read_file_in_root(rootfs, path, _MAX_FILE)
+    if data is None:
         return []
+    text = data.decode(errors="replace")
     rows = []
     for raw in text.splitlines():
         line = raw.strip()
@@ -47,11 +52,11 @@ def _as_id(text: str) -> int | None:
 def resolve_user(rootfs: Path, spec: str | None) -> ExecUser:
     """Resolve ``spec`` (``user``, ``uid``, ``user:group``, ``uid:gid``, or empty = root).
 
-    Raises ConfigError when a name is not in the container's files.
+    Raises UserNotFound when a name is not in the container's files.
     """
     user_part, _, group_part = (spec or "").partition(":")
     user_part = user_part or "0"
-    passwd = [row for row in _read_entries(rootfs / "etc/passwd") if len(row) >= 4]
+    passwd = [row for row in _read_entries(rootfs, "/etc/passwd") if len(row) >= 4]
     numeric_uid = _as_id(user_part)
     entry = next(
         (
@@ -66,9 +71,9 @@ def resolve_user(rootfs: Path, spec: str | None) -> ExecUser:
     elif entry is not None and entry[2].isdigit():
         uid = int(entry[2])
     else:
-        raise ConfigError(f"unable to find user {user_part}: no matching entries in passwd file")
+        raise UserNotFound(f"unable to find user {user_part}: no matching entries in passwd file")
     gid = _as_id(entry[3]) if entry is not None else None
-    groups = [row for row in _read_entries(rootfs / "etc/group") if len(row) >= 3]
+    groups = [row for row in _read_entries(rootfs, "/etc/group") if len(row) >= 3]
     if group_part:
         gid = _resolve_group(groups, group_part)
     name = entry[0] if entry is not None else None
@@ -96,4 +101,4 @@ def _resolve_group(groups: list[list[str]], group: str) -> int:
     for row in groups:
         if row[0] == group and row[2].isdigit():
             return int(row[2])
-    raise ConfigError(f"unable to find group {group}: no matching entries in group file")
+    raise UserNotFound(f"unable to find group {group}: no matching entries in group file")

@@ -16,41 +16,8 @@ import shutil
 import stat
 from pathlib import Path
 
-from dockyard.errors import ConfigError, StoreError
-
-_MAX_SYMLINKS = 255
-
-
-def resolve_in_root(root: Path, path: str) -> Path:
-    """``path`` as the container sees it under ``root``, symlinks followed within ``root``.
-
-    The same rule as runc's securejoin: ``..`` stops at the root and an absolute
-    link target starts again from the root, so the result is always under ``root``.
-    """
-    pending = [p for p in path.split("/") if p]
-    pending.reverse()
-    resolved: list[str] = []
-    links = 0
-    while pending:
-        part = pending.pop()
-        if part == ".":
-            continue
-        if part == "..":
-            if resolved:
-                resolved.pop()
-            continue
-        candidate = root.joinpath(*resolved, part)
-        if not candidate.is_symlink():
-            resolved.append(part)
-            continue
-        links += 1
-        if links > _MAX_SYMLINKS:
-            raise ConfigError(f"too many levels of symbolic links in {path}")
-        target = os.readlink(candidate)
-        if target.startswith("/"):
-            resolved = []
-        pending.extend(reversed([p for p in target.split("/") if p]))
-    return root.joinpath(*resolved)
+from dockyard.errors import StoreError
+from dockyard.runtime.rootpath import resolve_in_root
 
 
 def _copy_xattrs(source: str, target: str) -> None:
