@@ -127,6 +127,13 @@ class ConfigError(DockyardError):
     """A configuration file, environment override or flag value is invalid."""
 
 
+class FlagValueError(ConfigError):
+    """A flag value docker's CLI refuses before it asks the daemon (a size, a --mount
+    field): 125 for ``create`` too, whose other refusals exit 1."""
+
+    exit_code = 125
+
+
 class UserNotFound(ConfigError):
     """``-u`` names a user or group the container's passwd / group files do not have."""
 

@@ -261,6 +261,29 @@ def test_start_attach_of_a_create_rm_container_removes_it_at_its_end(
     assert_nothing_left(dockyard)
 
 
+def test_workdir_hostname_and_create_errors_as_docker(dockyard: Dockyard, busybox: str) -> None:
+    # A relative -w is refused at create (docker's daemon: exit 1; run: 125).
+    refused = dockyard.fails("create", "-w", "rel", busybox, "true")
+    assert refused.returncode == 1
+    assert "the working directory 'rel' is invalid, it needs to be an absolute path" in (
+        refused.stderr)  # fmt: skip
+    assert dockyard.fails("run", "--rm", "-w", "rel", busybox, "true").returncode == 125
+    # .. stops at the root: nothing is made beside the rootfs, on the host.
+    shown = dockyard.run("run", "--rm", "-w", "/../../../../wd-escape", busybox, "pwd")
+    assert shown.stdout == "/wd-escape\n"
+    assert not list(dockyard.root.rglob("wd-escape"))
+    through_a_file = dockyard.fails("run", "--rm", "-w", "/etc/passwd/sub", busybox, "pwd")
+    assert through_a_file.returncode == 125
+    assert "/etc/passwd is not a directory" in through_a_file.stderr
+    assert dockyard.fails("create", "-v", "/h:/", busybox, "true").returncode == 1
+    flag = dockyard.fails("create", "--mount", "type=tmpfs,dst=/x,tmpfs-size=bad", busybox)
+    assert flag.returncode == 125  # docker's CLI refuses a bad flag value itself
+    # The host's network: the host's hostname, as docker.
+    host = dockyard.run("run", "--rm", "--network", "host", busybox, "hostname").stdout
+    assert host == os.uname().nodename + "\n"
+    assert_nothing_left(dockyard)
+
+
 def test_start_attach_of_a_running_container_joins_it(dockyard: Dockyard, busybox: str) -> None:
     """docker: ``start`` of a running container does nothing, then ``-a`` attaches (it
     used to start it again and lose its state)."""

@@ -11,7 +11,7 @@ import importlib
 import os
 import sys
 
-from dockyard.errors import ConfigError, DockyardError, UsageError
+from dockyard.errors import DockyardError, UsageError
 
 # The commands ``flags`` parses: (module, handler, its ``flags.Command``).
 FLAG_COMMANDS = {
@@ -64,13 +64,11 @@ def _flags_invocation(argv: list[str]) -> tuple[str | None, str, list[str]] | No
 
 
 def _exit_code(exc: DockyardError, command: str | None) -> int:
-    """docker's codes: run's own failures are 125; create's too when a flag value is bad
-    (docker rejects those before asking the daemon); everything else keeps its own."""
+    """docker's codes: run's own failures are 125 (create's only for a bad flag value,
+    which docker's CLI refuses itself: ``FlagValueError``); the rest keep their own."""
     if exc.exit_code != 1 or isinstance(exc, UsageError):
         return exc.exit_code
-    if command in DAEMON_EXIT_COMMANDS or (command == "create" and isinstance(exc, ConfigError)):
-        return DAEMON_FAILED
-    return 1
+    return DAEMON_FAILED if command in DAEMON_EXIT_COMMANDS else 1
 
 
 def _run(argv: list[str]) -> int:

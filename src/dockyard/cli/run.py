@@ -9,12 +9,23 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from dockyard.cli.flags import Command, Flag
 from dockyard.cli.run_options import CREATE_FLAGS, build_create_options
-from dockyard.errors import DockyardError, OCIRuntimeFailed, UserNotFound
+from dockyard.errors import (
+    ConfigError,
+    DockyardError,
+    FlagValueError,
+    OCIRuntimeFailed,
+    UsageError,
+    UserNotFound,
+)
 from dockyard.store.containers import ContainerRecord
 from dockyard.store.lite import LiteStore, StoreView
+
+if TYPE_CHECKING:
+    from dockyard.engine.containers import CreateOptions
 
 CREATE = Command("create", "[OPTIONS] IMAGE [COMMAND] [ARG...]", "Create a new container",
                  CREATE_FLAGS, interspersed=False, min_args=1)  # fmt: skip
@@ -67,9 +78,19 @@ def create(root: str | None, argv: list[str]) -> int:
 
     if (parsed := CREATE.parse_or_help(argv)) is None:
         return 0
-    options = build_create_options(parsed.values, parsed.args, detach=True)
+    options = _options(parsed.values, parsed.args, detach=True)
     print(create_container(_open_store(root), options).id)
     return 0
+
+
+def _options(params: dict[str, Any], args: list[str], detach: bool) -> CreateOptions:
+    """``build_create_options``; what it refuses, docker's CLI refuses itself (125)."""
+    try:
+        return build_create_options(params, args, detach)
+    except (FlagValueError, UsageError):
+        raise
+    except ConfigError as exc:
+        raise FlagValueError(str(exc)) from exc
 
 
 def run(root: str | None, argv: list[str]) -> int:
@@ -83,7 +104,7 @@ def run(root: str | None, argv: list[str]) -> int:
     detach = bool(params["detach"])
     if _input_is_not_terminal(params["tty"], params["interactive"], detach):
         return 1
-    opts = build_create_options(params, parsed.args, detach)
+    opts = _options(params, parsed.args, detach)
     store = _open_store(root)
     record = create_container(store, opts)
     try:

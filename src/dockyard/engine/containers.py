@@ -206,10 +206,15 @@ def create_container(store: StoreView, opts: CreateOptions) -> ContainerRecord:
     """Record the container and make its directory; returns the record."""
     if opts.network not in ("none", "host", "default", "bridge"):
         raise ConfigError(f"network {opts.network} not found")
+    if opts.workdir and not opts.workdir.startswith("/"):
+        raise ConfigError(f"the working directory '{opts.workdir}' is invalid, it needs to be "
+                          "an absolute path")  # fmt: skip
     image_id = resolve_or_pull(store, opts.image)
     image = image_container_config(records.get_image(store.conn, image_id).config)
     container_id = os.urandom(32).hex()
-    hostname = opts.hostname or container_id[:12]
+    # docker: the host's name on the host's network, else the short ID
+    hostname = opts.hostname or (os.uname().nodename if opts.network == "host" else "")
+    hostname = hostname or container_id[:12]
     config = _config(opts, image, hostname)
     argv = command_line(None, _run_options(config))
     plan = _plan_mounts(store, opts, config)

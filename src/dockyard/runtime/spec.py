@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import posixpath
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, NamedTuple
@@ -132,14 +133,24 @@ def _init_mount() -> Mount:
 
 
 def ensure_workdir(rootfs: Path, workdir: str) -> None:
-    """Create a missing working directory as docker does, never following symlinks."""
+    """Create a missing working directory as docker does, never following symlinks.
+
+    The path is cleaned first, as docker's filepath.Clean: ``..`` stops at the root (a
+    ``-w /../../x`` must not create ``x`` beside the rootfs, on the host)."""
     current = rootfs
-    for part in Path(workdir).parts[1:]:
+    for part in posixpath.normpath(workdir).split("/"):
+        if not part:
+            continue
         current = current / part
         if current.is_symlink():
             return  # the runtime resolves it inside the container
-        if not current.exists():
+        try:
             current.mkdir(mode=0o755)
+        except FileExistsError:
+            if not current.is_dir():
+                inside = "/" + str(current.relative_to(rootfs))
+                raise ConfigError(f"the working directory '{workdir}' cannot be made: "
+                                  f"{inside} is not a directory") from None  # fmt: skip
 
 
 def build_spec(
@@ -156,7 +167,8 @@ def build_spec(
         mounts.append(_init_mount().to_spec())
     cwd = opts.workdir or (image.working_dir if image else None) or "/"
     if not cwd.startswith("/"):
-        raise ConfigError(f"the working directory {cwd!r} is invalid: it must be absolute")
+        raise ConfigError(f"the working directory '{cwd}' is invalid, it needs to be an "
+                          "absolute path")  # fmt: skip
     ensure_workdir(rootfs, cwd)
     user = resolve_user(rootfs, opts.user or (image.user if image else None))
     linux: dict[str, object] = {
