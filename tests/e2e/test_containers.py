@@ -284,6 +284,20 @@ def test_workdir_hostname_and_create_errors_as_docker(dockyard: Dockyard, busybo
     assert_nothing_left(dockyard)
 
 
+def test_cp_into_a_create_rm_container_before_its_start(
+    dockyard: Dockyard, busybox: str, tmp_path: Path
+) -> None:
+    """cp mounts the rootfs for itself: never volatile, which the kernel would not mount
+    again for the run."""
+    (tmp_path / "f").write_text("copied in\n")
+    dockyard.run("create", "--rm", "--name", "vf", busybox, "cat", "/f")
+    dockyard.run("cp", str(tmp_path / "f"), "vf:/f")
+    dockyard.run("cp", "vf:/f", str(tmp_path / "back"))
+    assert (tmp_path / "back").read_text() == "copied in\n"
+    assert dockyard.run("start", "-a", "vf").stdout == "copied in\n"
+    assert_nothing_left(dockyard)
+
+
 def test_start_attach_of_a_running_container_joins_it(dockyard: Dockyard, busybox: str) -> None:
     """docker: ``start`` of a running container does nothing, then ``-a`` attaches (it
     used to start it again and lose its state)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -93,3 +94,26 @@ def test_copying_out_of_a_running_container_freezes_it_only_meanwhile(
     # Thawed again: the container still runs and answers.
     assert dockyard.run("exec", "live", "echo", "alive").stdout == "alive\n"
     dockyard.run("rm", "-f", "live")
+
+
+def test_cp_out_makes_device_nodes_and_fifos_anew_never_opens_them(
+    dockyard: Dockyard, busybox: str, tmp_path: Path
+) -> None:
+    """A node the container made for a host device (here /dev/null's, 1:3, so that the
+    test reads nothing of the host) would be read as root by an open: it is copied as a
+    node, as docker copies it; a FIFO would block: it is made anew too."""
+    dockyard.run("run", "--name", "nodes", busybox, "sh", "-c",
+                 "mkdir /d && mknod /d/k c 1 3 && mkfifo /d/fifo && echo x > /d/f")  # fmt: skip
+    try:
+        dockyard.run("cp", "nodes:/d/k", str(tmp_path / "k"))
+        dockyard.run("cp", "nodes:/d/fifo", str(tmp_path / "fifo"))
+        dockyard.run("cp", "nodes:/d", str(tmp_path / "tree"))
+    finally:
+        dockyard.run("rm", "nodes")
+    for node in (tmp_path / "k", tmp_path / "tree" / "k"):
+        info = node.lstat()
+        assert stat.S_ISCHR(info.st_mode) and os.major(info.st_rdev) == 1
+        assert os.minor(info.st_rdev) == 3
+    assert stat.S_ISFIFO((tmp_path / "fifo").lstat().st_mode)
+    assert stat.S_ISFIFO((tmp_path / "tree" / "fifo").lstat().st_mode)
+    assert (tmp_path / "tree" / "f").read_text() == "x\n"

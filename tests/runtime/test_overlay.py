@@ -128,3 +128,21 @@ def test_unmount_of_a_plain_directory_is_a_no_op(tmp_path: Path) -> None:
         pytest.skip("umount(2) needs root")
     unmount_rootfs(tmp_path)
     unmount_rootfs(tmp_path / "missing")
+
+
+@needs_root
+def test_an_upper_once_mounted_volatile_mounts_again(tmp_path: Path) -> None:
+    """A ``run --rm`` killed before its removal leaves an upper the kernel refuses after
+    a volatile mount (incompat/volatile/dirty in the workdir): it is taken as it is."""
+    layers = tmp_path / "layers"
+    (lower,) = make_layers(layers, 1)
+    merged, upper, work = tmp_path / "m", tmp_path / "u", tmp_path / "w"
+    mount_rootfs([lower], upper, work, merged, layers, volatile=True)
+    (merged / "kept").write_text("written")
+    unmount_rootfs(merged)
+    assert (work / "work" / "incompat" / "volatile").exists()
+    mount_rootfs([lower], upper, work, merged, layers)
+    try:
+        assert (merged / "kept").read_text() == "written"
+    finally:
+        unmount_rootfs(merged)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import stat
 import tarfile
 import threading
 from collections.abc import Iterator
@@ -76,9 +77,26 @@ def _copy(source: Path, dest: Path, contents_only: bool) -> None:
     if dest.is_dir() and not contents_only:
         dest = dest / source.name
     if source.is_dir() and not source.is_symlink():
-        shutil.copytree(source, dest, symlinks=True, dirs_exist_ok=True)
+        shutil.copytree(source, dest, symlinks=True, dirs_exist_ok=True,
+                        copy_function=_copy_entry)  # fmt: skip
     else:
+        _copy_entry(str(source), str(dest))
+
+
+def _copy_entry(source: str, dest: str) -> None:
+    """One file of the container onto the host: a device node or FIFO is made anew
+    (never opened: a node the container made for a host device would read the host's
+    device, as root, and a FIFO would block), a socket is left out, as docker does."""
+    info = os.lstat(source)
+    if stat.S_ISREG(info.st_mode) or stat.S_ISLNK(info.st_mode):
         shutil.copy2(source, dest, follow_symlinks=False)
+        return
+    if stat.S_ISSOCK(info.st_mode):
+        return
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(dest)
+    os.mknod(dest, info.st_mode, info.st_rdev)
+    shutil.copystat(source, dest, follow_symlinks=False)
 
 
 def copy_from_container(store: StoreView, name: str, path: str, dest: str, out: BinaryIO) -> None:

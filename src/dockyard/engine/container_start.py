@@ -51,8 +51,12 @@ def lower_dirs(store: StoreView, record: ContainerRecord) -> list[Path]:
     return [ensure_init_layer(store.layout.layers), *image_dirs]
 
 
-def mount_container(store: StoreView, record: ContainerRecord) -> Path:
-    """Mount the container's rootfs (if it is not mounted yet); returns merged/."""
+def mount_container(store: StoreView, record: ContainerRecord, *, to_run: bool = False) -> Path:
+    """Mount the container's rootfs (if it is not mounted yet); returns merged/.
+
+    ``to_run``: for the container to run, volatile (no sync at unmount) if it is
+    removed when it ends; a mount for ``cp`` or ``export`` never is (the kernel refuses
+    to mount an upper again after a volatile mount)."""
     directory = container_dir(store, record.id)
     merged = directory / "merged"
     if not is_mounted(merged):
@@ -62,7 +66,7 @@ def mount_container(store: StoreView, record: ContainerRecord) -> Path:
             directory / "work",
             merged,
             store.layout.layers,
-            volatile=bool(record.host_config.get("AutoRemove")),
+            volatile=to_run and bool(record.host_config.get("AutoRemove")),
         )
     return merged
 
@@ -94,7 +98,7 @@ def prepare_bundle(store: StoreView, record: ContainerRecord) -> Path:
 
     directory = container_dir(store, record.id)
     freezer.forget_user_pause(directory)  # left by a paused container that was killed
-    merged = mount_container(store, record)
+    merged = mount_container(store, record, to_run=True)
     try:
         opts = run_options(record)
         opts = opts._replace(

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from dockyard.errors import StoreError
+from dockyard.removal import remove_tree
 from dockyard.runtime import _libc
 
 LINKS_DIR = "l"
@@ -126,6 +127,12 @@ def mount_rootfs(
     """
     for directory in (upper, work, merged):
         directory.mkdir(parents=True, exist_ok=True)
+    # A volatile mount leaves this mark, and the kernel refuses the upper until it goes
+    # (its writes may not have reached the disk). Ours are throw-away containers' (run
+    # --rm) mounted again only when that run was killed: take the upper as it is.
+    volatile_mark = work / "work" / "incompat" / "volatile"  # holds a file "dirty"
+    if volatile_mark.exists():
+        remove_tree(volatile_mark)
     if not lowers:  # overlayfs needs a lower; a scratch image has none
         empty = work.parent / "empty-lower"
         empty.mkdir(exist_ok=True)
