@@ -15,6 +15,8 @@ component picks the misbehaviour:
   bytes without end; ``hits["endless"]`` counts the bytes sent
 - ``hugemanifest/*`` the manifest comes without Content-Length and never ends (spaces)
 - ``zerosize/*``  the manifest gives the layer a size of 0; the blob is served whole
+- ``*/linked/*``  tags/list gives one tag (``a``) and a Link to its next page on the
+  second server, which records the Authorization it gets in ``storage_auth``
 """
 
 from __future__ import annotations
@@ -84,8 +86,10 @@ class FakeRegistry:
         registry.router.add_get("/v2/", self._base)
         registry.router.add_get("/v2/{name:.+}/manifests/{ref}", self._manifest)
         registry.router.add_get("/v2/{name:.+}/blobs/{digest}", self._blob)
+        registry.router.add_get("/v2/{name:.+}/tags/list", self._tags)
         storage = web.Application()
         storage.router.add_get("/storage/{digest}", self._storage)
+        storage.router.add_get("/v2/{name:.+}/tags/list", self._foreign_tags)
         self._runners = [web.AppRunner(registry), web.AppRunner(storage)]
         ports = []
         for runner in self._runners:
@@ -126,6 +130,21 @@ class FakeRegistry:
         if request.match_info["name"].startswith("flaky/") and self.hits[request.path] <= 2:
             return web.Response(status=503, text="try again")
         return None
+
+    async def _tags(self, request: web.Request) -> web.Response:
+        refusal = self._denied(request)
+        if refusal is not None:
+            return refusal
+        name = request.match_info["name"]
+        headers = {}
+        if "linked" in name.split("/"):
+            page = f"http://127.0.0.1:{self.storage_port}/v2/{name}/tags/list?n=1&last=a"
+            headers["Link"] = f'<{page}>; rel="next"'
+        return web.json_response({"name": name, "tags": ["a"]}, headers=headers)
+
+    async def _foreign_tags(self, request: web.Request) -> web.Response:
+        self.storage_auth.append(request.headers.get("Authorization"))
+        return web.json_response({"name": request.match_info["name"], "tags": []})
 
     async def _manifest(self, request: web.Request) -> web.StreamResponse:
         refusal = self._denied(request) or self._flaky(request)

@@ -129,6 +129,18 @@ def test_redirect_to_another_host_drops_the_credentials(
     assert fake.storage_auth and all(a is None for a in fake.storage_auth)
 
 
+def test_a_link_to_another_host_gets_no_credentials(
+    fake: FakeRegistry, dockyard: Dockyard, docker_config: Path
+) -> None:
+    """A registry's Link (tags pagination) naming another host: docker's client sends
+    credentials only to the hosts it logged in to."""
+    docker_config.mkdir()
+    (docker_config / "config.json").write_text(json.dumps({"auths": {fake.addr: {"auth": "dTpw"}}}))
+    fake.storage_auth.clear()
+    dockyard.run("pull", "--all-tags", f"{fake.addr}/auth/linked/app")
+    assert fake.storage_auth == [None]
+
+
 def test_missing_credentials_is_one_line(
     fake: FakeRegistry, dockyard: Dockyard, docker_config: Path
 ) -> None:

@@ -18,7 +18,7 @@ from dockyard.engine.credentials import CredentialStore
 from dockyard.engine.progress import ProgressOutput, human_size, progress_text
 from dockyard.errors import ConfigError
 from dockyard.image import mediatypes as mt
-from dockyard.registry.client.auth import Credentials, parse_challenges
+from dockyard.registry.client.auth import Authorizer, Credentials, parse_challenges
 from dockyard.registry.client.config import (
     DaemonConfig,
     api_host,
@@ -198,3 +198,18 @@ def test_pushed_manifest_is_serialised_like_docker() -> None:
         "   ]\n"
         "}"
     )
+
+
+def test_a_basic_challenge_without_a_realm_is_answered_and_forgotten_cleanly() -> None:
+    """``WWW-Authenticate: Basic`` with no realm (some registries send it) crashed the
+    client when it dropped the token it never had."""
+    import asyncio
+
+    async def no_fetch(url: str, headers: dict[str, str]) -> tuple[int, bytes]:
+        raise AssertionError("Basic auth fetches no token")
+
+    alice = Credentials("alice", "secret")
+    auth = Authorizer(alice, no_fetch)
+    assert auth.learn("Basic")
+    assert asyncio.run(auth.header(("repository:x:pull",))) == alice.basic()
+    auth.forget_token(("repository:x:pull",))

@@ -102,8 +102,8 @@ class Authorizer:
         return "Bearer " + await self._token(challenge, scopes)
 
     def forget_token(self, scopes: tuple[str, ...]) -> None:
-        if self._challenge is not None:
-            self._tokens.pop(self._key(self._challenge, scopes), None)
+        if self._challenge is not None and self._challenge.scheme == "bearer":
+            self._tokens.pop(self._key(self._challenge, scopes), None)  # Basic has none
 
     @staticmethod
     def _key(challenge: Challenge, scopes: tuple[str, ...]) -> tuple[str, str, tuple[str, ...]]:

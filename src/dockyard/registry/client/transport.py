@@ -33,6 +33,7 @@ _TRANSIENT: tuple[type[BaseException], ...] = (
     aiohttp.ServerTimeoutError,
     ConnectionResetError,
 )
+_RETRIED: tuple[type[BaseException], ...] = (*_TRANSIENT, aiohttp.ClientOSError)  # see _transient
 Body = bytes | Callable[[], Any] | None  # a callable gives a fresh payload per attempt
 
 
@@ -104,8 +105,8 @@ class Transport:
                     response = await self._authorized(method, url, scopes, headers or {}, body)
                 else:
                     response = await self._follow(method, url, headers or {}, body)
-            except _TRANSIENT as exc:
-                if attempt == ATTEMPTS - 1:
+            except _RETRIED as exc:
+                if attempt == ATTEMPTS - 1 or not _transient(exc):
                     raise connection_error(method, url, exc) from exc
             except (TimeoutError, aiohttp.ClientError, OSError) as exc:
                 raise connection_error(method, url, exc) from exc
@@ -123,7 +124,10 @@ class Transport:
     ) -> aiohttp.ClientResponse:
         for retry_auth in (True, False):
             sent = dict(headers)
-            authorization = await self.auth.header(scopes)
+            # Credentials go to the registry's own host only: a Link or Location header
+            # naming another host must not get them (docker's client, likewise).
+            own_host = urlsplit(url).netloc == self.endpoint.host
+            authorization = await self.auth.header(scopes) if own_host else None
             if authorization:
                 sent["Authorization"] = authorization
             response = await self._follow(method, url, sent, body)
@@ -170,6 +174,14 @@ class Transport:
         async with response:
             return response.status, await read_at_most(response, SMALL_BODY_MAX,
                                                        f"the token from {url}")
+
+
+def _transient(exc: BaseException) -> bool:
+    """Worth sending again: a dropped connection (aiohttp reports a reset as a
+    ClientOSError), not a refused or unreachable one."""
+    if isinstance(exc, _TRANSIENT):
+        return True
+    return isinstance(exc, OSError) and exc.errno in (errno.ECONNRESET, errno.EPIPE)
 
 
 def _retry_after(response: aiohttp.ClientResponse) -> float:
