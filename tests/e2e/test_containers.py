@@ -165,6 +165,20 @@ def test_image_with_120_layers(dockyard: Dockyard, busybox_tar: Path, tmp_path: 
     assert_nothing_left(dockyard)
 
 
+def test_an_image_with_a_layer_twice_runs(
+    dockyard: Dockyard, busybox_tar: Path, tmp_path: Path
+) -> None:
+    """Layers busybox, A, B, A (docker keys them by ChainID): overlayfs takes a directory
+    once, and the files are those of A over B."""
+    first = tar_bytes({"f": b"from A\n"})
+    layers = [busybox_tar.read_bytes(), first, tar_bytes({"f": b"from B\n", "g": b"B\n"}), first]
+    archive = write_docker_archive(tmp_path / "twice.tar", [FakeImage(layers, tags=["twice:1"])])
+    dockyard.run("load", "-i", str(archive))
+    shown = dockyard.run("run", "--rm", "twice:1", "cat", "/f", "/g")
+    assert shown.stdout == "from A\nB\n"
+    assert_nothing_left(dockyard)
+
+
 def test_commit_without_changes_adds_no_layer(dockyard: Dockyard, busybox: str) -> None:
     dockyard.run("create", "--name", "untouched", busybox, "true")
     dockyard.run("commit", "-m", "nothing", "untouched", "same:1")

@@ -45,10 +45,14 @@ def runtime_for(store: StoreView, record: ContainerRecord) -> Runtime:
 
 
 def lower_dirs(store: StoreView, record: ContainerRecord) -> list[Path]:
-    """The overlay lowers, top first: the init layer, then the image's layers."""
+    """The overlay lowers, top first: the init layer, then the image's layers.
+
+    A layer an image has twice (docker keys its layers by ChainID, so it can) is one
+    directory here, which overlayfs takes only once: its top-most place is kept, which
+    shows the same files, its copy below being hidden under it whole."""
     layers = crecords.container_layers(store.conn, record.id)
     image_dirs = [store.layer_diff_dir(layer.diff_id) for layer in reversed(layers)]
-    return [ensure_init_layer(store.layout.layers), *image_dirs]
+    return [ensure_init_layer(store.layout.layers), *dict.fromkeys(image_dirs)]
 
 
 def mount_container(store: StoreView, record: ContainerRecord, *, to_run: bool = False) -> Path:
