@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import socket
+import threading
 import time
+from pathlib import Path
 
 from tests.registry.server.registry_harness import Client, digest_of
 
@@ -53,3 +55,31 @@ def test_a_second_writer_is_refused_and_nothing_is_poisoned(api: Client) -> None
     assert api.request("PUT", f"{path}?digest={right}").status == 201
     stored = api.get(f"/v2/race/app/blobs/{right}").body
     assert "sha256:" + hashlib.sha256(stored).hexdigest() == right
+
+
+def _race(api: Client, path: str) -> tuple[int, int]:
+    """PATCH and DELETE of ``path`` sent at the same moment: their statuses."""
+    barrier = threading.Barrier(2)
+    out: dict[str, int] = {}
+
+    def send(method: str, body: bytes | None) -> None:
+        barrier.wait()
+        out[method] = api.request(method, path, body).status
+
+    threads = [threading.Thread(target=send, args=("PATCH", b"x" * 4096)),
+               threading.Thread(target=send, args=("DELETE", None))]  # fmt: skip
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return out["PATCH"], out["DELETE"]
+
+
+def test_a_cancel_racing_a_write_leaves_no_half_session(api: Client, store_root: Path) -> None:
+    """DELETE and PATCH of one session at once: one of them wins cleanly (no 5xx), and
+    no session directory is left without ``startedat`` (one the purge would never see)."""
+    statuses = [_race(api, api.start_upload("rc/app")) for _ in range(40)]
+    assert all(patch < 500 and delete < 500 for patch, delete in statuses), statuses
+    uploads = store_root / "docker/registry/v2/repositories/rc/app/_uploads"
+    for session in uploads.iterdir() if uploads.exists() else []:
+        assert session.name.startswith(".deleted-") or (session / "startedat").exists()

@@ -202,6 +202,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         response = error_response(exc)
     except DockyardError as exc:
         response = error_response(translate(exc))
+    except OSError as exc:  # the storage failed: still the spec's JSON error
+        response = error_response(ApiError("UNKNOWN", f"storage error: {exc.strerror or exc}"))
     if request.body_exists and not request.content.at_eof():
         response.force_close()  # the unread rest of the body would be taken as a request
     return response

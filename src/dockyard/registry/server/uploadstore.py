@@ -31,6 +31,7 @@ from dockyard.registry.server.storage.driver import (
     StorageDriver,
 )
 from dockyard.registry.server.storage.filesystem import FilesystemDriver
+from dockyard.removal import remove_tree
 
 
 class UploadWriter:
@@ -85,7 +86,10 @@ class _SessionLock:
         self._fd = -1
         if path is None:
             return  # no local files: the backend must serialise writers itself
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:  # never makes the session's directory: a cancelled session stays gone
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        except (FileNotFoundError, NotADirectoryError):
+            raise UploadUnknown("blob upload unknown to registry") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -124,8 +128,16 @@ class UploadStore:
             return 0
 
     def _lock(self, name: str, upload_id: str) -> _SessionLock:
+        """The session's lock, held; UploadUnknown if it is gone (also if it went while
+        we took a lock on its removed file: the session is checked again under it)."""
         self.size(name, upload_id)  # UploadUnknown before anything is created
-        return _SessionLock(self.driver.local_path(layout.upload_lock(name, upload_id)))
+        lock = _SessionLock(self.driver.local_path(layout.upload_lock(name, upload_id)))
+        try:
+            self.size(name, upload_id)
+        except BaseException:
+            lock.release()
+            raise
+        return lock
 
     def open_writer(self, name: str, upload_id: str) -> UploadWriter:
         """A writer at the end of the data; raises UploadInvalid while another is open."""
@@ -185,23 +197,47 @@ class UploadStore:
         try:
             actual, size = self._digest_of_data(name, upload_id, expected.algorithm)
             if actual != expected:
-                self.cancel(name, upload_id)
+                self._remove(name, upload_id)
                 raise DigestMismatch(str(expected), str(actual), "blob")
             data = layout.upload_data(name, upload_id)
             self.driver.writer(data, append=True).commit()  # fsync before it becomes visible
             self.blobs.adopt(data, expected)
             self.blobs.link(name, expected)
-            self.cancel(name, upload_id)
+            self._remove(name, upload_id)
         finally:
             lock.release()
         return size
 
     def cancel(self, name: str, upload_id: str) -> None:
-        self._hashes.pop((name, upload_id), None)
+        """Drop the session; UploadInvalid while another request writes to it (its
+        writer would make its directory again, without ``startedat``)."""
+        lock = self._lock(name, upload_id)
         try:
-            self.driver.delete(layout.upload_dir(name, upload_id))
-        except PathNotFound as exc:
+            self._remove(name, upload_id)
+        finally:
+            lock.release()
+
+    def _remove(self, name: str, upload_id: str) -> None:
+        """Delete the session's files; the caller holds its lock.
+
+        Locally the directory is first renamed out of the way: a request that comes to
+        take the lock meanwhile must not make a new lock file in it while it is being
+        deleted (ENOTEMPTY, and a session directory left without ``startedat``)."""
+        self._hashes.pop((name, upload_id), None)
+        path = layout.upload_dir(name, upload_id)
+        local = self.driver.local_path(path)
+        if local is None:
+            try:
+                self.driver.delete(path)
+            except PathNotFound as exc:
+                raise UploadUnknown(f"upload unknown: {upload_id}") from exc
+            return
+        doomed = local.with_name(f".deleted-{upload_id}-{uuid.uuid4().hex}")
+        try:
+            os.rename(local, doomed)
+        except FileNotFoundError as exc:
             raise UploadUnknown(f"upload unknown: {upload_id}") from exc
+        remove_tree(doomed)
 
     def started_at(self, name: str, upload_id: str) -> float:
         path = layout.upload_started_at(name, upload_id)
@@ -246,8 +282,8 @@ def purge_uploads(uploads: UploadStore, older_than: float) -> int:
                 if uploads.started_at(name, upload_id) < cutoff:
                     uploads.cancel(name, upload_id)
                     purged += 1
-            except (PathNotFound, UploadUnknown):
-                continue
+            except (PathNotFound, UploadUnknown, UploadInvalid):
+                continue  # gone meanwhile, or being written to: not stale
     return purged
 
 
