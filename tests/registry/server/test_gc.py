@@ -129,6 +129,18 @@ def test_untagged_revisions_are_kept_without_delete_untagged(registry: RegistryD
     assert len(result.deleted_blobs) == 1 and result.deleted_manifests == []
 
 
+def test_a_manifest_deleted_through_the_api_is_no_root(registry: RegistryDir) -> None:
+    """DELETE /v2/<name>/manifests/<digest> removes the revision's link, not its directory
+    (as distribution does): such a revision no longer keeps its blobs."""
+    registry.image("app", "a", b"layer-a")
+    gone = registry.image("app", None, b"layer-gone")
+    (registry.revision("app", gone) / "link").unlink()
+    registry.age()
+    collect(registry)
+    assert registry.exists(b"layer-a")
+    assert not registry.exists(b"layer-gone") and not registry.data(gone).exists()
+
+
 def test_grace_window_keeps_recent_blobs_and_revisions(registry: RegistryDir) -> None:
     registry.image("app", "a", b"layer-a")
     registry.age()

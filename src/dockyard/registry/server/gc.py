@@ -174,9 +174,19 @@ class GarbageCollector:
             self._mark(document.subject, in_repo)
 
     def _revisions(self, repo: str) -> dict[Digest, str]:
-        revisions = dict(_digests_under(self.driver, layout.revisions(repo).rsplit("/", 1)[0]))
+        """The repository's manifests: a revision counts only while its ``link`` names
+        it (a manifest deleted through the API loses its link, not its directory; the
+        CNCF registry walks the link files likewise)."""
+        found = _digests_under(self.driver, layout.revisions(repo).rsplit("/", 1)[0])
+        revisions = {digest: path for digest, path in found if self._linked(path, digest)}
         self._seen_revisions.update((repo, digest) for digest in revisions)
         return revisions
+
+    def _linked(self, path: str, digest: Digest) -> bool:
+        try:
+            return self.driver.get_content(f"{path}/link").decode().strip() == str(digest)
+        except (PathNotFound, UnicodeDecodeError):
+            return False
 
     def _tagged(self, repo: str) -> set[Digest]:
         tagged: set[Digest] = set()
