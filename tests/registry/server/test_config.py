@@ -131,6 +131,17 @@ def test_server_settings(tmp_path: Path) -> None:
     assert settings.upload_purge_age is None and settings.authorizer is None
 
 
+def test_location_urls_and_purge_dry_run_reach_the_server(tmp_path: Path) -> None:
+    text = (
+        "version: 0.1\nstorage:\n  filesystem: {rootdirectory: /r}\n  maintenance:\n"
+        "    uploadpurging: {enabled: true, age: 1h, interval: 1h, dryrun: true}\n"
+        "http: {addr: 127.0.0.1:5000, host: 'https://registry.example.com', relativeurls: true}\n"
+    )
+    settings = server_settings(load_config(write(tmp_path, text), environ={}))
+    assert settings.relative_urls and settings.base_url == "https://registry.example.com"
+    assert settings.upload_purge_age == 3600 and settings.upload_purge_dryrun
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [

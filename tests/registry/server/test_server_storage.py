@@ -116,6 +116,19 @@ def test_purge_stale_uploads(tmp_path: Path) -> None:
     assert driver.list(layout.uploads("ns/app")) == [fresh]
 
 
+def test_a_dry_run_purge_counts_and_keeps(tmp_path: Path) -> None:
+    from dockyard.registry.server.blobstore import BlobStore
+    from dockyard.registry.server.cache import ContentCache
+    from dockyard.registry.server.uploadstore import UploadStore, purge_uploads
+
+    driver = FilesystemDriver(tmp_path)
+    old = "11111111-0000-4000-8000-000000000000"
+    driver.put_content(layout.upload_started_at("app", old), b"2001-01-01T00:00:00Z")
+    uploads = UploadStore(driver, BlobStore(driver, ContentCache(driver)))
+    assert purge_uploads(uploads, older_than=3600, dry_run=True) == 1
+    assert driver.list(layout.uploads("app")) == [old]
+
+
 def test_purge_falls_back_to_mtime(tmp_path: Path) -> None:
     driver = FilesystemDriver(tmp_path)
     upload_id = "33333333-0000-4000-8000-000000000000"

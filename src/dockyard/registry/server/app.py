@@ -18,15 +18,17 @@ from dockyard.registry.server.uploadstore import purge_uploads
 log = logging.getLogger("dockyard.registry")
 
 
-async def _purge_periodically(registry: Registry, age: float, interval: float) -> None:
+async def _purge_periodically(
+    registry: Registry, age: float, interval: float, dry_run: bool
+) -> None:
     while True:
         try:
-            purged = await asyncio.to_thread(purge_uploads, registry.uploads, age)
+            purged = await asyncio.to_thread(purge_uploads, registry.uploads, age, dry_run)
         except OSError as exc:
             log.warning("upload purge failed: %s", exc)
         else:
             if purged:
-                log.info("purged %d stale uploads", purged)
+                log.info("%s %d stale uploads", "would purge" if dry_run else "purged", purged)
         await asyncio.sleep(interval)
 
 
@@ -47,7 +49,8 @@ def create_app(settings: ServerSettings) -> web.Application:
 
         async def purge_context(_: web.Application) -> AsyncIterator[None]:
             task = asyncio.create_task(
-                _purge_periodically(registry, age, settings.upload_purge_interval)
+                _purge_periodically(registry, age, settings.upload_purge_interval,
+                                    settings.upload_purge_dryrun)
             )
             yield
             task.cancel()

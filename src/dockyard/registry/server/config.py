@@ -123,6 +123,7 @@ def load_config(path: Path | None, environ: Mapping[str, str] | None = None) -> 
         host=host,
         port=port,
         http_host=http.optional("host"),
+        relative_urls=http.boolean("relativeurls"),
         tls=_tls(http.section("tls")) if http.has("tls") else None,
         htpasswd=htpasswd,
         token=token,

@@ -38,4 +38,7 @@ def server_settings(config: RegistryConfig) -> ServerSettings:
         authorizer=build_authorizer(config),
         upload_purge_age=config.purging.age if config.purging.enabled else None,
         upload_purge_interval=config.purging.interval,
+        upload_purge_dryrun=config.purging.dryrun,
+        relative_urls=config.relative_urls,
+        base_url=config.http_host,
     )

@@ -73,7 +73,8 @@ class RegistryConfig:
     delete_enabled: bool = False
     readonly: bool = False
     purging: UploadPurging = field(default_factory=UploadPurging)
-    http_host: str | None = None
+    http_host: str | None = None  # http.host: the URL clients reach us at
+    relative_urls: bool = False  # http.relativeurls
     tls: TLSConfig | None = None
     htpasswd: HtpasswdConfig | None = None
     token: TokenConfig | None = None

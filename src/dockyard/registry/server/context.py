@@ -91,8 +91,11 @@ def _first(value: str | None) -> str | None:
 
 def url_for(request: web.Request, path: str) -> str:
     """An absolute URL with the scheme and host the client used (or the path alone)."""
-    if registry_of(request).settings.relative_urls:
+    settings = registry_of(request).settings
+    if settings.relative_urls:
         return path
+    if settings.base_url:
+        return settings.base_url.rstrip("/") + path
     scheme = _first(request.headers.get("X-Forwarded-Proto")) or request.scheme
     host = _first(request.headers.get("X-Forwarded-Host")) or request.headers.get("Host")
     if not host:

@@ -24,6 +24,10 @@ class ServerSettings:
     upload_purge_interval: float = 24 * 3600.0
     relative_urls: bool = False
     """http.relativeurls: Location headers without scheme and host."""
+    base_url: str | None = None
+    """http.host: the scheme and host of the Location headers (else the request's)."""
+    upload_purge_dryrun: bool = False
+    """uploadpurging.dryrun: only log the uploads a purge would delete."""
     fsync: bool = True
     """fsync blobs and links before they become visible (crash safety)."""
     access_log: bool = True

@@ -265,8 +265,9 @@ def _repositories_with_uploads(driver: StorageDriver, path: str, prefix: str) ->
     return found
 
 
-def purge_uploads(uploads: UploadStore, older_than: float) -> int:
-    """Delete sessions started more than ``older_than`` seconds ago; returns how many."""
+def purge_uploads(uploads: UploadStore, older_than: float, dry_run: bool = False) -> int:
+    """Delete sessions started more than ``older_than`` seconds ago; returns how many.
+    ``dry_run`` (uploadpurging.dryrun) only counts them."""
     driver = uploads.driver
     cutoff = time.time() - older_than
     purged = 0
@@ -280,7 +281,8 @@ def purge_uploads(uploads: UploadStore, older_than: float) -> int:
                 continue  # not ours or not a session: leave it alone
             try:
                 if uploads.started_at(name, upload_id) < cutoff:
-                    uploads.cancel(name, upload_id)
+                    if not dry_run:
+                        uploads.cancel(name, upload_id)
                     purged += 1
             except (PathNotFound, UploadUnknown, UploadInvalid):
                 continue  # gone meanwhile, or being written to: not stale
