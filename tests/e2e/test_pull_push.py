@@ -167,3 +167,33 @@ def test_unknown_image_is_one_line(tmp_path: Path, dockyard: Dockyard) -> None:
         assert dockyard.fails("push", f"{registry.addr}/no/such:thing").returncode == 1
     finally:
         registry.server.stop()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_push_cut_off_half_way_starts_the_upload_again(
+    kind: str, tmp_path: Path, dockyard: Dockyard
+) -> None:
+    """As docker's pusher: a blob upload that fails is started again in a new session (a
+    registry need not take back the part of the bytes it got: CNCF's does not)."""
+    import os
+
+    from tests.imagefactory import tar_bytes
+    from tests.registry.client.cutting_proxy import CuttingProxy
+
+    rootfs = tmp_path / "big.tar"
+    rootfs.write_bytes(tar_bytes({"big": os.urandom(6 << 20)}))
+    original = dockyard.run("import", str(rootfs), "big:1").stdout.strip()
+    registry = start(kind, tmp_path)
+    proxy = CuttingProxy(registry.server.port, b"PATCH", cut_at=3_000_000)
+    try:
+        through = f"127.0.0.1:{proxy.port}/cut/big:1"
+        dockyard.run("tag", "big:1", through)
+        pushed = dockyard.run("push", through).stdout
+        assert "Retrying in 1 second" in pushed and ": Pushed" in pushed
+        assert proxy.cuts_left == 0
+        dockyard.run("rmi", through, "big:1")
+        dockyard.run("pull", f"{registry.addr}/cut/big:1")
+        assert image_id(dockyard, f"{registry.addr}/cut/big:1") == original
+    finally:
+        proxy.close()
+        registry.server.stop()

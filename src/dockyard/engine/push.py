@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, cast
@@ -17,7 +18,7 @@ from typing import BinaryIO, cast
 from dockyard.digest import Digest, Hasher
 from dockyard.engine.credentials import CredentialStore
 from dockyard.engine.progress import ProgressOutput
-from dockyard.errors import ImageNotFound, InvalidReference
+from dockyard.errors import ImageNotFound, InvalidReference, RegistryError
 from dockyard.image import mediatypes as mt
 from dockyard.image.manifest import decode_manifest
 from dockyard.layer.compression import open_compressor
@@ -33,6 +34,13 @@ from dockyard.store.blobs import fsync_file
 from dockyard.store.store import Store
 
 _CHUNK = 1 << 20
+_UPLOAD_ATTEMPTS = 5  # docker's maxUploadAttempts
+
+
+def _worth_retrying(exc: RegistryError) -> bool:
+    """A dropped connection or a server error: yes; a refusal (auth, a bad request): no."""
+    return exc.status == 0 or exc.status >= 500 or exc.code in (
+        "BLOB_UPLOAD_INVALID", "BLOB_UPLOAD_UNKNOWN")
 
 
 @dataclass(frozen=True)
@@ -104,7 +112,7 @@ class _Pusher:
         if not await repo.has_blob(config_digest):
             location = await repo.start_upload()
             assert location is not None
-            await upload_blob(repo, config_digest, config, location, lambda _: None)
+            await self._upload(repo, config_digest, config, location, None)
         raw, media_type = self._manifest(image_id, config, blobs)
         digest = await repo.put_manifest(str(tag.tag), raw, media_type)
         self._remember(repo, tag, image_id, config, (digest, media_type, raw), blobs)
@@ -135,9 +143,30 @@ class _Pusher:
                 self.out.progress(layer.short, "Pushing", done, blob.size)
 
             path = self.store.blobs.path(blob.digest)
-            await upload_blob(repo, blob.digest, path, location, progress)
+            await self._upload(repo, blob.digest, path, location, layer.short, progress)
             self.out.status(layer.short, "Pushed")
             return blob
+
+    async def _upload(self, repo: Repository, digest: Digest, source: Path | bytes,
+                      location: str, short: str | None,
+                      progress: Callable[[int], None] = lambda _: None) -> None:  # fmt: skip
+        """``upload_blob``, as docker's pusher: a failed upload starts again from the
+        start in a new session (the old one may hold part of the bytes, which a registry
+        need not take back), up to 5 times."""
+        for attempt in range(1, _UPLOAD_ATTEMPTS + 1):
+            try:
+                await upload_blob(repo, digest, source, location, progress)
+                return
+            except RegistryError as exc:
+                if attempt == _UPLOAD_ATTEMPTS or not _worth_retrying(exc):
+                    raise
+            for left in range(attempt, 0, -1):
+                if short is not None:
+                    self.out.status(short, f"Retrying in {left} second{'s' * (left > 1)}")
+                await asyncio.sleep(1)
+            new_location = await repo.start_upload()
+            assert new_location is not None
+            location = new_location
 
     async def _pushable_blob(self, layer: _Layer) -> BlobRef:
         """A compressed blob of the layer from the store, made (and kept) if there is none."""

@@ -106,7 +106,10 @@ class Transport:
                 else:
                     response = await self._follow(method, url, headers or {}, body)
             except _RETRIED as exc:
-                if attempt == ATTEMPTS - 1 or not _transient(exc):
+                # Not into an upload session: the bytes that got there stay (CNCF's keeps
+                # them), so the pusher starts a new session instead.
+                again = "/blobs/uploads/" not in url or method == "POST"
+                if attempt == ATTEMPTS - 1 or not _transient(exc) or not again:
                     raise connection_error(method, url, exc) from exc
             except (TimeoutError, aiohttp.ClientError, OSError) as exc:
                 raise connection_error(method, url, exc) from exc
