@@ -155,6 +155,33 @@ def test_registry_mirror_serves_docker_hub_names(
         mirror.server.stop()
 
 
+def test_a_mirror_that_lacks_a_blob_hands_over_to_the_next(
+    tmp_path: Path, dockyard: Dockyard, busybox: str, private_config: Path
+) -> None:
+    """docker's pull goes on with the next endpoint when a mirror fails half-way."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    broken, whole = start("distribution", tmp_path / "a"), start("distribution", tmp_path / "b")
+    try:
+        for mirror in (broken, whole):
+            dockyard.run("tag", busybox, f"{mirror.addr}/library/busybox:latest")
+            dockyard.run("push", f"{mirror.addr}/library/busybox:latest")
+            dockyard.run("rmi", f"{mirror.addr}/library/busybox:latest")
+        blobs = list((tmp_path / "a").rglob("blobs/sha256/*/*/data"))
+        layers = [data for data in blobs if data.stat().st_size > 100_000]  # not the JSON
+        assert len(layers) == 1
+        layers[0].unlink()
+        dockyard.run("rmi", busybox)
+        mirrors = [f"http://{broken.addr}", f"http://{whole.addr}"]
+        private_config.write_text(json.dumps({"registry-mirrors": mirrors}))
+        pulled = dockyard.run("pull", "busybox").stdout
+        assert "Status: Downloaded newer image for busybox:latest" in pulled
+        assert dockyard.run("run", "--rm", "busybox", "echo", "whole").stdout == "whole\n"
+    finally:
+        broken.server.stop()
+        whole.server.stop()
+
+
 def test_unknown_image_is_one_line(tmp_path: Path, dockyard: Dockyard) -> None:
     registry = start("dockyard", tmp_path)
     try:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from dockyard.digest import Digest
 from dockyard.engine.credentials import CredentialStore
 from dockyard.engine.progress import ProgressOutput
-from dockyard.errors import AuthenticationFailed, RegistryError, StoreError
+from dockyard.errors import AuthenticationFailed, DigestMismatch, RegistryError, StoreError
 from dockyard.image.manifest import Descriptor
 from dockyard.reference import Reference, parse_reference
 from dockyard.registry.client.blobs import PipeSink, download_blob
@@ -85,33 +85,39 @@ class _Puller:
             return ref.name
 
     async def _pull(self, client: RegistryClient, ref: Reference) -> None:
+        """From the first host (mirrors, then the registry) that has the image whole: as
+        docker, a mirror that fails half-way (a blob it lacks) hands over to the next."""
         wanted = str(ref.digest) if ref.digest is not None else str(ref.tag)
-        repo, image = await self._resolve(client, ref, wanted)
-        self.out.line(f"{wanted}: Pulling from {ref.path}")
-        with self.store.staging() as staging:
-            layers = self._plan(image)
-            staged = await self._fetch_layers(repo, staging, layers)
-            up_to_date = self._install(ref, image, layers, staged)
+        candidates = client.candidates(ref.domain, ref.path)
+        announced = False
+        for position, repo in enumerate(candidates):
+            last = position == len(candidates) - 1
+            try:
+                await repo.transport.ping()
+                image = await resolve(repo, wanted, self.platform)
+            except RegistryError as exc:
+                if last:
+                    raise _pull_error(exc, ref, repo) from exc
+                continue
+            if not announced:
+                self.out.line(f"{wanted}: Pulling from {ref.path}")
+                announced = True
+            try:
+                with self.store.staging() as staging:
+                    layers = self._plan(image)
+                    staged = await self._fetch_layers(repo, staging, layers)
+                    up_to_date = self._install(ref, image, layers, staged)
+            except (RegistryError, DigestMismatch):
+                if last:
+                    raise
+                continue
+            break
         # Remembered for cross-repository mounts when pushing to this registry later.
         blobs = [layer.blob for layer in layers]
         BlobSources(self.store.layout.root).add(repo.transport.endpoint.host, repo.name, blobs)
         self.out.line(f"Digest: {image.digest}")
         news = "Image is up to date for" if up_to_date else "Downloaded newer image for"
         self.out.line(f"Status: {news} {ref.familiar}")
-
-    async def _resolve(
-        self, client: RegistryClient, ref: Reference, wanted: str
-    ) -> tuple[Repository, ResolvedImage]:
-        """Try each host (mirrors, then the registry) until one has the image."""
-        candidates = client.candidates(ref.domain, ref.path)
-        for position, repo in enumerate(candidates):
-            try:
-                await repo.transport.ping()
-                return repo, await resolve(repo, wanted, self.platform)
-            except RegistryError as exc:
-                if position == len(candidates) - 1:
-                    raise _pull_error(exc, ref, repo) from exc
-        raise AssertionError("unreachable")
 
     def _plan(self, image: ResolvedImage) -> list[_Layer]:
         layers = []
