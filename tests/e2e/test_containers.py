@@ -312,6 +312,21 @@ def test_cp_into_a_create_rm_container_before_its_start(
     assert_nothing_left(dockyard)
 
 
+def test_env_files_in_order_and_a_users_own_etc_files(
+    dockyard: Dockyard, busybox: str, tmp_path: Path
+) -> None:
+    (tmp_path / "one").write_text("A=1\n")
+    (tmp_path / "two").write_text("A=2\n")
+    files = ["--env-file", str(tmp_path / "one"), "--env-file", str(tmp_path / "two")]
+    assert dockyard.run("run", "--rm", *files, busybox, "sh", "-c", "echo $A").stdout == "2\n"
+    # A bind of the user's own /etc/hosts is not hidden under the one dockyard writes.
+    (tmp_path / "hosts").write_text("10.9.8.7 mine\n")
+    bind = f"{tmp_path / 'hosts'}:/etc/hosts:ro"
+    shown = dockyard.run("run", "--rm", "-v", bind, busybox, "cat", "/etc/hosts").stdout
+    assert shown == "10.9.8.7 mine\n"
+    assert_nothing_left(dockyard)
+
+
 def test_start_attach_of_a_running_container_joins_it(dockyard: Dockyard, busybox: str) -> None:
     """docker: ``start`` of a running container does nothing, then ``-a`` attaches (it
     used to start it again and lose its state)."""

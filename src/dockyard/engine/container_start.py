@@ -105,10 +105,12 @@ def prepare_bundle(store: StoreView, record: ContainerRecord) -> Path:
     merged = mount_container(store, record, to_run=True)
     try:
         opts = run_options(record)
-        opts = opts._replace(
-            mounts=volume_mounts(store, record, merged)
-            + write_etc_files(directory, opts.hostname, opts.network)
-        )
+        mounts = volume_mounts(store, record, merged)
+        # A user's own mount of /etc/hosts (or hostname, resolv.conf) wins over ours, as
+        # docker's HasMountFor: ours would be mounted over it and hide it.
+        taken = {mount.destination for mount in mounts}
+        generated = write_etc_files(directory, opts.hostname, opts.network)
+        opts = opts._replace(mounts=mounts + [m for m in generated if m.destination not in taken])
         spec = build_spec(None, opts, container_id=record.id, rootfs=merged)
         stop_signal = record.config.get("StopSignal")
         if stop_signal:

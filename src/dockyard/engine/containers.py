@@ -72,12 +72,28 @@ def container_dir(store: StoreView, container_id: str) -> Path:
 
 
 def read_env_file(path: str) -> list[str]:
-    """``--env-file``: KEY=VALUE lines; ``#`` comments and blank lines skipped."""
+    """``--env-file`` as docker's CLI reads it (opts/file.go): a UTF-8 BOM dropped, lines
+    stripped on the left, ``#`` comments and blank lines skipped, ``KEY=VALUE`` kept as
+    it is, a bare ``KEY`` taking our environment's value if it has one."""
     try:
-        text = Path(path).read_text()
+        text = Path(path).read_text(encoding="utf-8", errors="surrogateescape")
     except OSError as exc:
         raise ConfigError(f"open {path}: {exc.strerror}") from exc
-    return [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    entries = []
+    for raw in text.removeprefix("\ufeff").splitlines():
+        line = raw.lstrip()
+        if not line or line.startswith("#"):
+            continue
+        key, eq, value = line.partition("=")
+        if any(c.isspace() for c in key):
+            raise ConfigError(f"invalid env file ({path}): variable '{key}' contains whitespaces")
+        if eq:
+            entries.append(f"{key}={value}")
+        elif (name := line.strip()) in os.environ:
+            entries.append(f"{name}={os.environ[name]}")
+        else:
+            entries.append(name)
+    return entries
 
 
 def resolve_or_pull(store: StoreView, name: str) -> Digest:
@@ -112,9 +128,9 @@ def image_container_config(raw: bytes) -> dict[str, Any]:
 
 def _config(opts: CreateOptions, image: dict[str, Any], hostname: str) -> dict[str, Any]:
     """Docker's container Config: the image's, overridden by the flags."""
-    env = list(opts.env)
-    for env_file in opts.env_files:
-        env = read_env_file(env_file) + env
+    # The files in their order (a later one wins), then -e (docker's order).
+    env = [entry for env_file in opts.env_files for entry in read_env_file(env_file)]
+    env += opts.env
     entrypoint = image.get("Entrypoint")
     cmd = opts.args or image.get("Cmd")
     if opts.entrypoint is not None:
