@@ -183,13 +183,14 @@ def test_extra_mounts_come_after_the_defaults(rootfs: Path) -> None:
 @pytest.mark.parametrize(
     ("user", "expected"),
     [
-        (None, ExecUser(0, 0)),
-        ("daemon", ExecUser(1, 1, (9,))),
-        ("daemon:root", ExecUser(1, 0, (9,))),
-        ("1", ExecUser(1, 1, (9,))),
-        ("4321", ExecUser(4321, 0)),
-        ("4321:77", ExecUser(4321, 77)),
-        ("nobody:nogroup", ExecUser(65534, 65534)),
+        # The primary group first among the supplementary ones, as docker's containers.
+        (None, ExecUser(0, 0, (0,))),
+        ("daemon", ExecUser(1, 1, (1, 9))),
+        ("daemon:root", ExecUser(1, 0, (0, 9))),
+        ("1", ExecUser(1, 1, (1, 9))),
+        ("4321", ExecUser(4321, 0, (0,))),
+        ("4321:77", ExecUser(4321, 77, (77,))),
+        ("nobody:nogroup", ExecUser(65534, 65534, (65534,))),
     ],
 )
 def test_resolve_user(rootfs: Path, user: str | None, expected: ExecUser) -> None:
@@ -222,7 +223,7 @@ def test_users_are_never_read_from_outside_the_root(
         passwd.mkdir()
     with pytest.raises(UserNotFound, match="unable to find user hostonly"):
         resolve_user(rootfs, "hostonly")
-    assert resolve_user(rootfs, "4242") == ExecUser(4242, 0)  # numeric ids need no file
+    assert resolve_user(rootfs, "4242") == ExecUser(4242, 0, (0,))  # numeric: no file needed
 
 
 def test_resolv_conf_filters_loopback_nameservers() -> None:

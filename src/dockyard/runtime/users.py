@@ -87,7 +87,9 @@ def resolve_user(rootfs: Path, spec: str | None) -> ExecUser:
             - {gid or 0}
         )
     )
-    return ExecUser(uid, gid or 0, extra)
+    # The primary group leads the supplementary ones, as docker's containers have it
+    # (``id`` there: groups=0(root),10(wheel)).
+    return ExecUser(uid, gid or 0, (gid or 0, *extra))
 
 
 def _members(row: list[str]) -> list[str]:
