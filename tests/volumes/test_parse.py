@@ -248,3 +248,12 @@ def test_inspect_views() -> None:
     inherited = named.inherited(read_only=False)
     assert (inherited.mode, inherited.rw, inherited.copy_data) == ("", False, False)
     assert parse_volume_flag("/h:/c").inherited(read_only=True).rw is False
+
+
+def test_a_mount_volume_shows_mode_z_named_or_not() -> None:
+    """docker's inspect: Mode "z" for every --mount volume given without options, and
+    for a named -v one; an anonymous -v /dir shows none."""
+    anonymous = {"Type": "volume", "Target": "/anon"}
+    named = {"Type": "volume", "Source": "v1", "Target": "/named"}
+    assert mount_point(anonymous).mode == "z" and mount_point(named).mode == "z"
+    assert parse_volume_flag("/dir").mode == "" and parse_volume_flag("v1:/d").mode == "z"

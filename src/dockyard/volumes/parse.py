@@ -93,11 +93,12 @@ def validate_mount(mount: dict[str, Any], *, bind_source_must_exist: bool) -> No
         raise MountConfigError(kind, "mount type unknown")
 
 
-def mount_point(mount: dict[str, Any], mode: str = "") -> MountPoint:
+def mount_point(mount: dict[str, Any], mode: str | None = None) -> MountPoint:
     """A validated API mount object as a mount point (moby parseMountSpec).
 
     A volume mount without a source is anonymous: its ``name`` is left empty here
-    and given a random one when the container is created.
+    and given a random one when the container is created. ``mode`` is the text of a
+    ``-v``'s options; None for a ``--mount``.
     """
     kind = mount["Type"]
     destination = clean_path(mount["Target"])
@@ -108,15 +109,16 @@ def mount_point(mount: dict[str, Any], mode: str = "") -> MountPoint:
             "bind",
             destination,
             source=clean_path(mount["Source"]),
-            mode=mode,
+            mode=mode or "",
             rw=rw,
             propagation=propagation,
         )
     if kind == "volume":
         name = mount.get("Source") or ""
         copy = not (mount.get("VolumeOptions") or {}).get("NoCopy", False)
-        # docker shows "z" for a named local volume given without a mode.
-        shown = mode or ("z" if name else "")
+        # docker shows "z" for a local volume given without a mode: any --mount one, and
+        # a named -v one (an anonymous -v /dir shows none).
+        shown = mode or ("z" if name or mode is None else "")
         return MountPoint("volume", destination, name=name, mode=shown, rw=rw, copy_data=copy)
     tmpfs = mount.get("TmpfsOptions") or {}
     return MountPoint(
