@@ -173,6 +173,18 @@ def test_volume_commands_and_system_df(dockyard: Dockyard, busybox: str) -> None
     assert_nothing_left(dockyard)
 
 
+def test_volume_prune_filters_on_labels_only(dockyard: Dockyard) -> None:
+    """docker's volume prune takes ``label`` and ``label!``, nothing else."""
+    dockyard.run("volume", "create", "--label", "keep=yes", "kept")
+    dockyard.run("volume", "create", "--label", "keep=no", "dropped")
+    pruned = dockyard.run("volume", "prune", "-f", "--filter", "label!=keep=yes").stdout
+    assert pruned.startswith("Deleted Volumes:\ndropped\n")
+    assert _volumes(dockyard) == ["kept"]
+    refused = dockyard.fails("volume", "prune", "-f", "--filter", "dangling=true")
+    assert "invalid filter 'dangling'" in refused.stderr
+    dockyard.run("volume", "rm", "kept")
+
+
 def test_privileged_and_tmpfs(dockyard: Dockyard, busybox: str) -> None:
     mount = "mkdir -p /mnt && mount -t tmpfs none /mnt && echo mounted"
     plain = dockyard.run("run", "--rm", busybox, "sh", "-c", mount, check=False)

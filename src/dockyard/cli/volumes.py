@@ -130,7 +130,7 @@ def prune(ctx: click.Context, force: bool, all_volumes: bool, filters: tuple[str
     from dockyard.engine.timefmt import human_size
     from dockyard.volumes.listing import parse_filters, prune_volumes
 
-    parsed = parse_filters(list(filters))
+    parsed = parse_filters(list(filters), prune=True)
     if not force and not click.confirm(_PRUNE_WARNING, default=False):
         click.echo("Total reclaimed space: 0B")
         return

@@ -20,6 +20,7 @@ from dockyard.store.volumes import VolumeRecord
 from dockyard.volumes import local
 
 _FILTER_KEYS = frozenset({"dangling", "name", "label", "driver"})
+_PRUNE_FILTER_KEYS = frozenset({"label", "label!"})
 
 
 @dataclass(frozen=True)
@@ -32,13 +33,15 @@ class VolumeUsage:
         return self.record.name
 
 
-def parse_filters(filters: list[str]) -> dict[str, list[str]]:
+def parse_filters(filters: list[str], prune: bool = False) -> dict[str, list[str]]:
+    """``--filter`` values of ``volume ls`` (or of ``volume prune``, which takes only
+    ``label`` and ``label!``, as docker's)."""
     parsed: dict[str, list[str]] = {}
     for item in filters:
         key, sep, value = item.partition("=")
         if not sep:
             raise ConfigError(f"bad format of filter (expected name=value): {item}")
-        if key not in _FILTER_KEYS:
+        if key not in (_PRUNE_FILTER_KEYS if prune else _FILTER_KEYS):
             raise ConfigError(f"invalid filter '{key}'")
         if key == "dangling" and value.lower() not in ("true", "false", "1", "0"):
             raise ConfigError(f"invalid filter 'dangling={value}'")
@@ -61,7 +64,10 @@ def _matches(usage: VolumeUsage, filters: dict[str, list[str]]) -> bool:
     drivers = filters.get("driver")
     if drivers and usage.record.driver not in drivers:
         return False
-    return all(_label_matches(usage.record.labels, w) for w in filters.get("label", []))
+    labels = usage.record.labels
+    return all(_label_matches(labels, w) for w in filters.get("label", [])) and not any(
+        _label_matches(labels, w) for w in filters.get("label!", [])
+    )
 
 
 def list_volumes(
