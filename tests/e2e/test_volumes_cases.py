@@ -185,6 +185,40 @@ def test_volume_prune_filters_on_labels_only(dockyard: Dockyard) -> None:
     dockyard.run("volume", "rm", "kept")
 
 
+def test_cp_sees_the_containers_volumes_and_binds(
+    dockyard: Dockyard, busybox: str, tmp_path: Path
+) -> None:
+    """As docker's: cp reaches into a container's volumes and binds (not the layer under
+    them), refuses a read-only one, and cannot replace a mount point of a running
+    container (it would detach the container's mount)."""
+    host = tmp_path / "bind"
+    host.mkdir()
+    (tmp_path / "f").write_text("copied\n")
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    dockyard.run("run", "-d", "--name", "cpv", "-v", "cpvol:/vol", "-v", f"{host}:/bind",
+                 "-v", f"{ro}:/ro:ro", busybox, "sleep", "60")  # fmt: skip
+    try:
+        dockyard.run("cp", str(tmp_path / "f"), "cpv:/vol/f")
+        dockyard.run("cp", str(tmp_path / "f"), "cpv:/bind/f")
+        assert (host / "f").read_text() == "copied\n"
+        shown = dockyard.run("exec", "cpv", "cat", "/vol/f", "/bind/f").stdout
+        assert shown == "copied\ncopied\n"
+        dockyard.run("cp", "cpv:/vol/f", str(tmp_path / "back"))
+        assert (tmp_path / "back").read_text() == "copied\n"
+        assert "Read-only file system" in dockyard.fails("cp", str(tmp_path / "f"),
+                                                         "cpv:/ro/f").stderr  # fmt: skip
+        assert list(ro.iterdir()) == []
+        busy = dockyard.fails("cp", str(tmp_path / "f"), "cpv:/etc/hosts")
+        assert "Device or resource busy" in busy.stderr
+        mounts = dockyard.run("exec", "cpv", "grep", "-c", " /etc/hosts ", "/proc/mounts")
+        assert mounts.stdout == "1\n"  # the container's own /etc/hosts is still mounted
+        assert "/vol" not in dockyard.run("diff", "cpv").stdout.replace("A /vol\n", "")
+    finally:
+        dockyard.run("rm", "-f", "cpv")
+        dockyard.run("volume", "rm", "cpvol")
+
+
 def test_privileged_and_tmpfs(dockyard: Dockyard, busybox: str) -> None:
     mount = "mkdir -p /mnt && mount -t tmpfs none /mnt && echo mounted"
     plain = dockyard.run("run", "--rm", busybox, "sh", "-c", mount, check=False)

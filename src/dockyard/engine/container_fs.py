@@ -27,6 +27,7 @@ from dockyard.layer.pack import write_dir_tar
 from dockyard.layer.safepath import LayerRoot, clean_name
 from dockyard.layer.unpack import unpack_layer
 from dockyard.runtime.overlay import is_mounted, unmount_rootfs
+from dockyard.runtime.rootpath import resolve_in_root
 from dockyard.store.containers import ContainerRecord, resolve_container
 from dockyard.store.lite import StoreView
 
@@ -55,6 +56,59 @@ def mounted_rootfs(store: StoreView, record: ContainerRecord) -> Iterator[Path]:
             yield merged
         finally:
             unmount_rootfs(merged)
+
+
+@contextlib.contextmanager
+def rootfs_with_mounts(store: StoreView, record: ContainerRecord) -> Iterator[Path]:
+    """The container's filesystem as it sees it, for ``cp``: the merged rootfs with its
+    volumes, binds and /etc files mounted over it, as docker's ``mountVolumes``.
+
+    They are mounted in a mount namespace of this process's own, which goes with it:
+    a copy into a volume lands in the volume, not under it in the upper layer; a
+    read-only one refuses it; and replacing a mount point fails (busy) instead of
+    detaching the running container's mount from under it."""
+    from dockyard.runtime import _libc
+
+    _libc.unshare_mounts()
+    with mounted_rootfs(store, record) as merged:
+        if record.host_config.get("ReadonlyRootfs"):
+            _libc.mount("none", str(merged), "", _libc.MS_BIND | _libc.MS_REMOUNT
+                        | _libc.MS_RDONLY, "")  # fmt: skip
+        for destination, source, read_only in _container_mounts(store, record):
+            target = resolve_in_root(merged, destination)
+            if not os.path.lexists(target):  # made at create by docker, at start by runc
+                _make_mount_point(target, Path(source).is_dir())
+            if target.is_dir() == Path(source).is_dir():
+                _libc.bind_mount(source, str(target), read_only)
+        yield merged
+
+
+def _make_mount_point(target: Path, directory: bool) -> None:
+    with contextlib.suppress(OSError):  # a read-only rootfs: then it is not mounted
+        if directory:
+            target.mkdir(parents=True)
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.touch()
+
+
+def _container_mounts(store: StoreView, record: ContainerRecord) -> list[tuple[str, str, bool]]:
+    """(destination, host source, read-only) of the container's mounts, parents first;
+    tmpfs ones have nothing to show while it is stopped, and are left out."""
+    from dockyard.volumes.model import sort_by_depth
+    from dockyard.volumes.mounts import mount_points, runtime_mount
+
+    found = []
+    for point in sort_by_depth(mount_points(store, record.id)):
+        if point.type != "tmpfs":
+            mount = runtime_mount(store, point)
+            found.append((mount.destination, mount.source, not point.rw))
+    directory = container_dir(store, record.id)
+    taken = {destination for destination, _, _ in found}
+    for name in ("hostname", "hosts", "resolv.conf"):
+        if (directory / name).exists() and f"/etc/{name}" not in taken:
+            found.append((f"/etc/{name}", str(directory / name), False))
+    return found
 
 
 def export_container(store: StoreView, name: str, out: BinaryIO) -> None:
@@ -102,7 +156,7 @@ def _copy_entry(source: str, dest: str) -> None:
 def copy_from_container(store: StoreView, name: str, path: str, dest: str, out: BinaryIO) -> None:
     """``cp CONTAINER:PATH DEST`` (``-`` writes a tar to ``out``)."""
     record = resolve_container(store.conn, name)
-    with mounted_rootfs(store, record) as merged:
+    with rootfs_with_mounts(store, record) as merged:
         source = _inside(merged, path, record)
         if not os.path.lexists(source):
             raise NotFound(f"Could not find the file {path} in container {record.name}")
@@ -123,7 +177,7 @@ def copy_to_container(store: StoreView, source: str, name: str, path: str) -> No
     if not os.path.lexists(source):
         raise NotFound(f"Could not find the file {source} in the local filesystem")
     src = Path(source)
-    with mounted_rootfs(store, record) as merged:
+    with rootfs_with_mounts(store, record) as merged:
         root = LayerRoot(str(merged))
         resolved = root.resolve(clean_name(path))
         if resolved is None:

@@ -60,6 +60,27 @@ PR_SET_PDEATHSIG = 1
 _libc.unshare.argtypes = [ctypes.c_int]
 
 
+CLONE_NEWNS = 0x00020000
+MS_REMOUNT = 32
+MS_BIND = 4096
+MS_REC = 16384
+MS_PRIVATE = 1 << 18
+
+
+def unshare_mounts() -> None:
+    """Move the calling process (single-threaded) into a mount namespace of its own whose
+    mounts propagate nowhere: what it mounts then goes with it."""
+    _check(_libc.unshare(CLONE_NEWNS), "unshare(CLONE_NEWNS)")
+    mount("none", "/", "", MS_REC | MS_PRIVATE, "")
+
+
+def bind_mount(source: str, target: str, read_only: bool = False) -> None:
+    """``mount --rbind source target`` (then read-only if asked)."""
+    mount(source, target, "", MS_BIND | MS_REC, "")
+    if read_only:
+        mount("none", target, "", MS_BIND | MS_REMOUNT | MS_RDONLY, "")
+
+
 def unshare_network() -> None:
     """Move the calling process into a new, empty network namespace."""
     _check(_libc.unshare(CLONE_NEWNET), "unshare(CLONE_NEWNET)")
