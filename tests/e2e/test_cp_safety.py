@@ -117,3 +117,31 @@ def test_cp_out_makes_device_nodes_and_fifos_anew_never_opens_them(
     assert stat.S_ISFIFO((tmp_path / "fifo").lstat().st_mode)
     assert stat.S_ISFIFO((tmp_path / "tree" / "fifo").lstat().st_mode)
     assert (tmp_path / "tree" / "f").read_text() == "x\n"
+
+
+def test_a_second_cp_out_never_writes_through_symlinks_the_first_one_made(
+    dockyard: Dockyard, busybox: str, tmp_path: Path
+) -> None:
+    """The first copy brings the container's symlinks to the host as they are; the
+    container then makes real entries of those names: the second copy replaces the
+    links, it does not write where they point (host files, as root)."""
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "secret").write_text("original\n")
+    (victim / "secret2").write_text("original\n")
+    out = tmp_path / "out"
+    out.mkdir()
+    links = f"mkdir /x && ln -s {victim} /x/a && ln -s {victim}/secret2 /x/f && sleep 60"
+    dockyard.run("run", "-d", "--name", "links", busybox, "sh", "-c", links)
+    try:
+        dockyard.run("cp", "links:/x", str(out))
+        assert (out / "x" / "a").is_symlink()
+        swap = "rm /x/a /x/f && mkdir /x/a && echo pwned > /x/a/secret && echo pwned > /x/f"
+        dockyard.run("exec", "links", "sh", "-c", swap)
+        dockyard.run("cp", "links:/x", str(out))
+    finally:
+        dockyard.run("rm", "-f", "links")
+    assert (victim / "secret").read_text() == "original\n"
+    assert (victim / "secret2").read_text() == "original\n"
+    assert (out / "x" / "a" / "secret").read_text() == "pwned\n"
+    assert not (out / "x" / "f").is_symlink() and (out / "x" / "f").read_text() == "pwned\n"

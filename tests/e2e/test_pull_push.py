@@ -155,10 +155,12 @@ def test_registry_mirror_serves_docker_hub_names(
         mirror.server.stop()
 
 
+@pytest.mark.parametrize("fault", ["layer missing", "config corrupt"])
 def test_a_mirror_that_lacks_a_blob_hands_over_to_the_next(
-    tmp_path: Path, dockyard: Dockyard, busybox: str, private_config: Path
+    tmp_path: Path, dockyard: Dockyard, busybox: str, private_config: Path, fault: str
 ) -> None:
-    """docker's pull goes on with the next endpoint when a mirror fails half-way."""
+    """docker's pull goes on with the next endpoint when a mirror fails half-way: a blob
+    it lacks, or a config whose bytes are not those of its digest."""
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
     broken, whole = start("distribution", tmp_path / "a"), start("distribution", tmp_path / "b")
@@ -170,7 +172,12 @@ def test_a_mirror_that_lacks_a_blob_hands_over_to_the_next(
         blobs = list((tmp_path / "a").rglob("blobs/sha256/*/*/data"))
         layers = [data for data in blobs if data.stat().st_size > 100_000]  # not the JSON
         assert len(layers) == 1
-        layers[0].unlink()
+        if fault == "layer missing":
+            layers[0].unlink()
+        else:
+            configs = [d for d in blobs if b'"rootfs"' in d.read_bytes()[:100_000]]
+            assert len(configs) == 1
+            configs[0].write_bytes(configs[0].read_bytes().replace(b'"os"', b'"OS"'))
         dockyard.run("rmi", busybox)
         mirrors = [f"http://{broken.addr}", f"http://{whole.addr}"]
         private_config.write_text(json.dumps({"registry-mirrors": mirrors}))

@@ -219,6 +219,19 @@ def test_cp_sees_the_containers_volumes_and_binds(
         dockyard.run("volume", "rm", "cpvol")
 
 
+def test_cp_into_a_volume_of_a_read_only_container_never_started(
+    dockyard: Dockyard, busybox: str, tmp_path: Path
+) -> None:
+    (tmp_path / "f").write_text("in the volume\n")
+    dockyard.run("create", "--name", "rocp", "--read-only", "-v", "rocpvol:/data", busybox,
+                 "cat", "/data/f")  # fmt: skip
+    dockyard.run("cp", str(tmp_path / "f"), "rocp:/data/f")
+    assert "Read-only file system" in dockyard.fails("cp", str(tmp_path / "f"), "rocp:/f").stderr
+    assert dockyard.run("start", "-a", "rocp").stdout == "in the volume\n"
+    dockyard.run("rm", "-v", "rocp")
+    dockyard.run("volume", "rm", "rocpvol")
+
+
 def test_privileged_and_tmpfs(dockyard: Dockyard, busybox: str) -> None:
     mount = "mkdir -p /mnt && mount -t tmpfs none /mnt && echo mounted"
     plain = dockyard.run("run", "--rm", busybox, "sh", "-c", mount, check=False)

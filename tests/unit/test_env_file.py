@@ -25,8 +25,13 @@ def test_bom_leading_space_comments_and_values_kept_as_they_are(
     ]  # fmt: skip
 
 
-def test_a_name_with_whitespace_is_refused(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [("BAD NAME=1", "variable 'BAD NAME' contains whitespaces"),
+     ("=value", "no variable name on line '=value'")],
+)  # fmt: skip
+def test_a_bad_name_is_refused(tmp_path: Path, line: str, message: str) -> None:
     env_file = tmp_path / "env"
-    env_file.write_text("BAD NAME=1\n")
-    with pytest.raises(ConfigError, match="variable 'BAD NAME' contains whitespaces"):
+    env_file.write_text(line + "\n")
+    with pytest.raises(ConfigError, match=message):
         read_env_file(str(env_file))

@@ -71,20 +71,22 @@ def rootfs_with_mounts(store: StoreView, record: ContainerRecord) -> Iterator[Pa
 
     _libc.unshare_mounts()
     with mounted_rootfs(store, record) as merged:
-        if record.host_config.get("ReadonlyRootfs"):
+        mounts = [(resolve_in_root(merged, destination), source, read_only)
+                  for destination, source, read_only in _container_mounts(store, record)]
+        for target, source, _ in mounts:  # made at create by docker, at start by runc
+            if not os.path.lexists(target):
+                _make_mount_point(target, Path(source).is_dir())
+        if record.host_config.get("ReadonlyRootfs"):  # after the mount points: they are made
             _libc.mount("none", str(merged), "", _libc.MS_BIND | _libc.MS_REMOUNT
                         | _libc.MS_RDONLY, "")  # fmt: skip
-        for destination, source, read_only in _container_mounts(store, record):
-            target = resolve_in_root(merged, destination)
-            if not os.path.lexists(target):  # made at create by docker, at start by runc
-                _make_mount_point(target, Path(source).is_dir())
+        for target, source, read_only in mounts:
             if target.is_dir() == Path(source).is_dir():
                 _libc.bind_mount(source, str(target), read_only)
         yield merged
 
 
 def _make_mount_point(target: Path, directory: bool) -> None:
-    with contextlib.suppress(OSError):  # a read-only rootfs: then it is not mounted
+    with contextlib.suppress(OSError):  # not possible: then it is not mounted
         if directory:
             target.mkdir(parents=True)
         else:
@@ -130,25 +132,46 @@ def _copy(source: Path, dest: Path, contents_only: bool) -> None:
     """docker cp's rules: into an existing directory, or as the new name ``dest``."""
     if dest.is_dir() and not contents_only:
         dest = dest / source.name
-    if source.is_dir() and not source.is_symlink():
-        shutil.copytree(source, dest, symlinks=True, dirs_exist_ok=True,
-                        copy_function=_copy_entry)  # fmt: skip
-    else:
-        _copy_entry(str(source), str(dest))
+    _copy_tree(str(source), str(dest))
+
+
+def _copy_tree(source: str, dest: str) -> None:
+    """Copy the container's ``source`` to the host's ``dest``, never through what is at
+    ``dest`` already: a symlink there (an earlier copy of the container's) or an entry
+    of another kind is replaced, as docker's untar does, not followed or written into."""
+    info = os.lstat(source)
+    if stat.S_ISDIR(info.st_mode):
+        if not (os.path.isdir(dest) and not os.path.islink(dest)):
+            _clear(dest)
+            os.mkdir(dest, 0o700)
+        with os.scandir(source) as entries:
+            for entry in entries:
+                _copy_tree(entry.path, os.path.join(dest, entry.name))
+        shutil.copystat(source, dest, follow_symlinks=False)
+        return
+    _clear(dest)
+    _copy_entry(source, dest)
+
+
+def _clear(path: str) -> None:
+    """Remove whatever is at ``path`` (a symlink itself, not what it points at)."""
+    if os.path.isdir(path) and not os.path.islink(path):
+        shutil.rmtree(path)
+    elif os.path.lexists(path):
+        os.unlink(path)
 
 
 def _copy_entry(source: str, dest: str) -> None:
-    """One file of the container onto the host: a device node or FIFO is made anew
-    (never opened: a node the container made for a host device would read the host's
-    device, as root, and a FIFO would block), a socket is left out, as docker does."""
+    """One file of the container onto the host (``dest`` is free): a device node or FIFO
+    is made anew (never opened: a node the container made for a host device would read
+    the host's device, as root, and a FIFO would block), a socket is left out, as
+    docker does."""
     info = os.lstat(source)
     if stat.S_ISREG(info.st_mode) or stat.S_ISLNK(info.st_mode):
         shutil.copy2(source, dest, follow_symlinks=False)
         return
     if stat.S_ISSOCK(info.st_mode):
         return
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(dest)
     os.mknod(dest, info.st_mode, info.st_rdev)
     shutil.copystat(source, dest, follow_symlinks=False)
 

@@ -85,6 +85,8 @@ def read_env_file(path: str) -> list[str]:
         if not line or line.startswith("#"):
             continue
         key, eq, value = line.partition("=")
+        if eq and not key:
+            raise ConfigError(f"invalid env file ({path}): no variable name on line '{line}'")
         if any(c.isspace() for c in key):
             raise ConfigError(f"invalid env file ({path}): variable '{key}' contains whitespaces")
         if eq:

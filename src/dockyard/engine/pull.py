@@ -15,7 +15,13 @@ from dataclasses import dataclass
 from dockyard.digest import Digest
 from dockyard.engine.credentials import CredentialStore
 from dockyard.engine.progress import ProgressOutput
-from dockyard.errors import AuthenticationFailed, DigestMismatch, RegistryError, StoreError
+from dockyard.errors import (
+    AuthenticationFailed,
+    DigestMismatch,
+    InvalidDocument,
+    RegistryError,
+    StoreError,
+)
 from dockyard.image.manifest import Descriptor
 from dockyard.reference import Reference, parse_reference
 from dockyard.registry.client.blobs import PipeSink, download_blob
@@ -99,6 +105,10 @@ class _Puller:
                 if last:
                     raise _pull_error(exc, ref, repo) from exc
                 continue
+            except (DigestMismatch, InvalidDocument):
+                if last:
+                    raise
+                continue  # a mirror serving a bad manifest or config: the next one
             if not announced:
                 self.out.line(f"{wanted}: Pulling from {ref.path}")
                 announced = True

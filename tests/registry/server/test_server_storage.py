@@ -129,6 +129,23 @@ def test_a_dry_run_purge_counts_and_keeps(tmp_path: Path) -> None:
     assert driver.list(layout.uploads("app")) == [old]
 
 
+def test_a_purge_clears_what_a_killed_cancel_left(tmp_path: Path) -> None:
+    from dockyard.registry.server.blobstore import BlobStore
+    from dockyard.registry.server.cache import ContentCache
+    from dockyard.registry.server.uploadstore import UploadStore, purge_uploads
+
+    driver = FilesystemDriver(tmp_path)
+    fresh = "22222222-0000-4000-8000-000000000000"
+    driver.put_content(layout.upload_started_at("app", fresh), b"2999-01-01T00:00:00Z")
+    uploads_dir = driver.local_path(layout.uploads("app"))
+    left = uploads_dir / ".deleted-11111111-0000-4000-8000-000000000000-x"
+    left.mkdir()
+    (left / "data").write_bytes(b"partial")
+    uploads = UploadStore(driver, BlobStore(driver, ContentCache(driver)))
+    assert purge_uploads(uploads, older_than=3600) == 0
+    assert sorted(os.listdir(uploads_dir)) == [fresh]
+
+
 def test_purge_falls_back_to_mtime(tmp_path: Path) -> None:
     driver = FilesystemDriver(tmp_path)
     upload_id = "33333333-0000-4000-8000-000000000000"

@@ -129,7 +129,7 @@ class Transport:
             sent = dict(headers)
             # Credentials go to the registry's own host only: a Link or Location header
             # naming another host must not get them (docker's client, likewise).
-            own_host = urlsplit(url).netloc == self.endpoint.host
+            own_host = urlsplit(url)[:2] == urlsplit(self.base_url)[:2]  # scheme too
             authorization = await self.auth.header(scopes) if own_host else None
             if authorization:
                 sent["Authorization"] = authorization

@@ -12,6 +12,7 @@ states are gone).
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import time
@@ -276,6 +277,8 @@ def purge_uploads(uploads: UploadStore, older_than: float, dry_run: bool = False
             upload_ids = driver.list(layout.uploads(name))
         except PathNotFound:
             continue
+        if not dry_run:
+            _remove_cancelled(driver, name)
         for upload_id in upload_ids:
             if not layout.UPLOAD_ID_RE.match(upload_id):
                 continue  # not ours or not a session: leave it alone
@@ -287,6 +290,18 @@ def purge_uploads(uploads: UploadStore, older_than: float, dry_run: bool = False
             except (PathNotFound, UploadUnknown, UploadInvalid):
                 continue  # gone meanwhile, or being written to: not stale
     return purged
+
+
+def _remove_cancelled(driver: StorageDriver, name: str) -> None:
+    """What cancels killed before they were done left (``.deleted-*``, hidden from
+    listings): nothing uses it any more."""
+    local = driver.local_path(layout.uploads(name))
+    if local is None:
+        return
+    with contextlib.suppress(FileNotFoundError):
+        for entry in os.listdir(local):
+            if entry.startswith(".deleted-"):
+                remove_tree(local / entry)
 
 
 def purge_stale_uploads(root: Path, older_than: float) -> int:
