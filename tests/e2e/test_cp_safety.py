@@ -145,3 +145,20 @@ def test_a_second_cp_out_never_writes_through_symlinks_the_first_one_made(
     assert (victim / "secret2").read_text() == "original\n"
     assert (out / "x" / "a" / "secret").read_text() == "pwned\n"
     assert not (out / "x" / "f").is_symlink() and (out / "x" / "f").read_text() == "pwned\n"
+
+
+def test_a_mount_point_is_never_made_through_a_symlink(tmp_path: Path) -> None:
+    """A path another container swapped for a link after it was resolved: the mount
+    point is neither made nor opened beyond the link (on the host)."""
+    from dockyard.engine.container_fs import _mount_point
+
+    root, outside = tmp_path / "root", tmp_path / "outside"
+    root.mkdir()
+    outside.mkdir()
+    (root / "a").symlink_to(outside)
+    assert _mount_point(root, root / "a" / "vol", directory=True) is None
+    assert _mount_point(root, root / "a" / "file", directory=False) is None
+    assert list(outside.iterdir()) == []
+    fd = _mount_point(root, root / "made" / "vol", directory=True)
+    assert fd is not None and (root / "made" / "vol").is_dir()
+    os.close(fd)

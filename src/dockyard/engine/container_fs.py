@@ -71,27 +71,53 @@ def rootfs_with_mounts(store: StoreView, record: ContainerRecord) -> Iterator[Pa
 
     _libc.unshare_mounts()
     with mounted_rootfs(store, record) as merged:
-        mounts = [(resolve_in_root(merged, destination), source, read_only)
+        mounts = [(resolve_in_root(merged, destination), Path(source), read_only)
                   for destination, source, read_only in _container_mounts(store, record)]
-        for target, source, _ in mounts:  # made at create by docker, at start by runc
-            if not os.path.lexists(target):
-                _make_mount_point(target, Path(source).is_dir())
-        if record.host_config.get("ReadonlyRootfs"):  # after the mount points: they are made
-            _libc.mount("none", str(merged), "", _libc.MS_BIND | _libc.MS_REMOUNT
-                        | _libc.MS_RDONLY, "")  # fmt: skip
-        for target, source, read_only in mounts:
-            if target.is_dir() == Path(source).is_dir():
-                _libc.bind_mount(source, str(target), read_only)
+        targets = [(_mount_point(merged, target, source.is_dir()), source, read_only, target)
+                   for target, source, read_only in mounts]  # fmt: skip
+        try:
+            if record.host_config.get("ReadonlyRootfs"):  # after the mount points are made
+                _libc.mount("none", str(merged), "", _libc.MS_BIND | _libc.MS_REMOUNT
+                            | _libc.MS_RDONLY, "")  # fmt: skip
+            for fd, source, read_only, target in targets:
+                if fd is not None:  # onto the very directory opened: nothing swapped since
+                    _libc.bind_mount(str(source), f"/proc/self/fd/{fd}", read_only, str(target))
+        finally:
+            for fd, _, _, _ in targets:
+                if fd is not None:
+                    os.close(fd)
         yield merged
 
 
-def _make_mount_point(target: Path, directory: bool) -> None:
-    with contextlib.suppress(OSError):  # not possible: then it is not mounted
-        if directory:
-            target.mkdir(parents=True)
-        else:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.touch()
+def _mount_point(root: Path, target: Path, directory: bool) -> int | None:
+    """An O_PATH descriptor of the mount point ``target`` (made if missing, as docker
+    makes it at create and runc at start), reached one component at a time from
+    ``root`` without following a symlink: another container sharing a volume with
+    this one cannot swap a directory on the way for a link to the host. None where
+    that is not possible (a symlink, an entry of the other kind, a read-only root)."""
+    parts = target.relative_to(root).parts
+    fd = os.open(root, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        for index, part in enumerate(parts):
+            last = index == len(parts) - 1
+            as_directory = directory or not last
+            if not last or directory:
+                with contextlib.suppress(FileExistsError):
+                    os.mkdir(part, 0o755, dir_fd=fd)
+            else:
+                with contextlib.suppress(FileExistsError):
+                    os.close(os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+                                     | os.O_CLOEXEC, 0o644, dir_fd=fd))  # fmt: skip
+            flags = os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC
+            inner = os.open(part, flags | (os.O_DIRECTORY if as_directory else 0), dir_fd=fd)
+            os.close(fd)
+            fd = inner
+            if not as_directory and not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise NotADirectoryError(part)
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
 
 
 def _container_mounts(store: StoreView, record: ContainerRecord) -> list[tuple[str, str, bool]]:

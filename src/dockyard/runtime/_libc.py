@@ -74,11 +74,13 @@ def unshare_mounts() -> None:
     mount("none", "/", "", MS_REC | MS_PRIVATE, "")
 
 
-def bind_mount(source: str, target: str, read_only: bool = False) -> None:
-    """``mount --rbind source target`` (then read-only if asked)."""
+def bind_mount(source: str, target: str, read_only: bool = False, path: str = "") -> None:
+    """``mount --rbind source target`` (then read-only if asked). ``path``: the mount's
+    path once made, for the read-only remount when ``target`` is a /proc/self/fd link
+    (which still names what is under the new mount)."""
     mount(source, target, "", MS_BIND | MS_REC, "")
     if read_only:
-        mount("none", target, "", MS_BIND | MS_REMOUNT | MS_RDONLY, "")
+        mount("none", path or target, "", MS_BIND | MS_REMOUNT | MS_RDONLY, "")
 
 
 def unshare_network() -> None:
