@@ -162,3 +162,33 @@ def test_a_mount_point_is_never_made_through_a_symlink(tmp_path: Path) -> None:
     fd = _mount_point(root, root / "made" / "vol", directory=True)
     assert fd is not None and (root / "made" / "vol").is_dir()
     os.close(fd)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["{h}/sub/a", "cpp:/nodir/"], "no such directory"),
+        (["{h}/sub/a", "cpp:/etc/hostname/"], "no such directory"),
+        (["{h}/sub", "cpp:/etc/passwd"], "cannot copy directory"),
+        (["cpp:/etc/passwd", "{h}/nodir/"], "no such directory"),
+        (["cpp:/etc", "{h}/missing/x"], 'invalid output path: directory "{h}/missing" does not'),
+        (["cpp:/etc/passwd/", "{h}/pw"], "lstat /etc/passwd/: not a directory"),
+        (["cpp:/etc", "{h}/hf"], "cannot copy directory"),
+    ],
+)
+def test_cp_path_rules_as_docker(
+    dockyard: Dockyard, busybox: str, tmp_path: Path, args: list[str], message: str
+) -> None:
+    """docker cp's CopyInfo rules: a trailing / names a directory that must exist, a
+    directory never replaces a file, the host destination's parent must exist."""
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "a").write_text("data\n")
+    (tmp_path / "hf").write_text("")
+    dockyard.run("create", "--name", "cpp", busybox, "true")
+    try:
+        failed = dockyard.fails("cp", *[arg.format(h=tmp_path) for arg in args])
+        assert message.format(h=tmp_path) in failed.stderr and failed.returncode == 1
+        assert dockyard.run("diff", "cpp").stdout == ""
+    finally:
+        dockyard.run("rm", "cpp")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["hf", "store", "sub"]  # store: ours

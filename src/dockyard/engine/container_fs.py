@@ -21,7 +21,7 @@ from typing import BinaryIO
 from dockyard.engine.container_ops import frozen
 from dockyard.engine.container_start import container_lock, lower_dirs, mount_container
 from dockyard.engine.containers import container_dir
-from dockyard.errors import DockyardError, NotFound
+from dockyard.errors import ConfigError, DockyardError, NotFound
 from dockyard.layer.changes import Change, upper_changes
 from dockyard.layer.pack import write_dir_tar
 from dockyard.layer.safepath import LayerRoot, clean_name
@@ -209,10 +209,30 @@ def copy_from_container(store: StoreView, name: str, path: str, dest: str, out: 
         source = _inside(merged, path, record)
         if not os.path.lexists(source):
             raise NotFound(f"Could not find the file {path} in container {record.name}")
+        is_dir = stat.S_ISDIR(os.lstat(source).st_mode)
+        if path.endswith("/") and not is_dir:
+            raise ConfigError(f"lstat {path}: not a directory")
         if dest == "-":
             _write_tar(source, out)
             return
+        _check_host_destination(dest, is_dir)
         _copy(source, Path(dest), contents_only=path.endswith("/."))
+
+
+def _check_host_destination(dest: str, source_is_dir: bool) -> None:
+    """docker cp's rules for the host side (CopyInfoDestinationPath)."""
+    target = Path(dest)
+    if target.is_dir():
+        return  # into it
+    if dest.endswith("/"):
+        raise NotFound("no such directory")
+    if os.path.lexists(target):
+        if source_is_dir:
+            raise ConfigError("cannot copy directory")
+        return  # replaced
+    parent = target.parent
+    if not parent.is_dir():
+        raise NotFound(f'invalid output path: directory "{parent}" does not exist')
 
 
 def copy_to_container(store: StoreView, source: str, name: str, path: str) -> None:
@@ -236,6 +256,10 @@ def copy_to_container(store: StoreView, source: str, name: str, path: str) -> No
             target = into if source.endswith("/.") else _join(into, src.name)
         elif not resolved:
             raise NotFound(f"Could not find the file {path} in container {record.name}")
+        elif path.endswith("/"):  # docker: a trailing / names a directory that must exist
+            raise NotFound("no such directory")
+        elif src.is_dir() and os.path.lexists(merged / resolved):
+            raise ConfigError("cannot copy directory")
         else:
             target = resolved
         _unpack_into(merged, src, target)
