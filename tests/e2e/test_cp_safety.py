@@ -192,3 +192,29 @@ def test_cp_path_rules_as_docker(
     finally:
         dockyard.run("rm", "cpp")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["hf", "store", "sub"]  # store: ours
+
+
+def test_cp_of_the_root_and_of_dir_dot_names_entries_as_docker(
+    dockyard: Dockyard, busybox: str, tmp_path: Path
+) -> None:
+    import io
+    import subprocess
+    import tarfile
+
+    from tests.conftest import DOCKYARD
+
+    dockyard.run("create", "--name", "cpn", busybox, "true")
+    try:
+        def names(path: str) -> list[str]:
+            data = subprocess.run([DOCKYARD, "cp", f"cpn:{path}", "-"], env=dockyard.env(),
+                                  capture_output=True, check=True).stdout  # fmt: skip
+            with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+                return tar.getnames()
+
+        assert "bin" in names("/") and not any(n.startswith("merged") for n in names("/"))
+        assert names("/etc/.")[:2] == [".", "./group"]
+        (tmp_path / "into").mkdir()
+        dockyard.run("cp", "cpn:/", str(tmp_path / "into"))
+        assert (tmp_path / "into" / "bin").is_dir() and not (tmp_path / "into" / "merged").exists()
+    finally:
+        dockyard.run("rm", "cpn")

@@ -212,11 +212,14 @@ def copy_from_container(store: StoreView, name: str, path: str, dest: str, out: 
         is_dir = stat.S_ISDIR(os.lstat(source).st_mode)
         if path.endswith("/") and not is_dir:
             raise ConfigError(f"lstat {path}: not a directory")
+        # docker: CTR:/dir/. is the directory's contents (./ in a tar), and CTR:/ too
+        contents_only = path.endswith("/.") or source == merged
         if dest == "-":
-            _write_tar(source, out)
+            _write_tar(source, out, "." if path.endswith("/.") else
+                       "" if source == merged else source.name)  # fmt: skip
             return
         _check_host_destination(dest, is_dir)
-        _copy(source, Path(dest), contents_only=path.endswith("/."))
+        _copy(source, Path(dest), contents_only=contents_only)
 
 
 def _check_host_destination(dest: str, source_is_dir: bool) -> None:
@@ -299,9 +302,9 @@ def _unpack_into(root: Path, source: Path, target: str) -> None:
             raise failure[0]
 
 
-def _write_tar(source: Path, out: BinaryIO) -> None:
+def _write_tar(source: Path, out: BinaryIO, arcname: str) -> None:
     if source.is_dir() and not source.is_symlink():
-        write_dir_tar(source, out, arcname=source.name or "/")
+        write_dir_tar(source, out, arcname=arcname)
         return
     with tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as tar:
         tar.add(str(source), arcname=source.name, recursive=False)
