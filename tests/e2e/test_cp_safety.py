@@ -218,3 +218,24 @@ def test_cp_of_the_root_and_of_dir_dot_names_entries_as_docker(
         assert (tmp_path / "into" / "bin").is_dir() and not (tmp_path / "into" / "merged").exists()
     finally:
         dockyard.run("rm", "cpn")
+
+
+def test_cp_follow_link_copies_what_a_symlink_names(
+    dockyard: Dockyard, busybox: str, tmp_path: Path
+) -> None:
+    dockyard.run("run", "--name", "cpl", busybox, "sh", "-c",
+                 "mkdir /d && echo content > /d/f && ln -s /d/f /d/rl")  # fmt: skip
+    (tmp_path / "target").write_text("tgt\n")
+    (tmp_path / "link").symlink_to("target")
+    try:
+        dockyard.run("cp", "cpl:/d/rl", str(tmp_path / "plain"))
+        assert (tmp_path / "plain").is_symlink()  # without -L: the link itself
+        dockyard.run("cp", "-L", "cpl:/d/rl", str(tmp_path / "followed"))
+        followed = tmp_path / "followed"
+        assert not followed.is_symlink() and followed.read_text() == "content\n"
+        dockyard.run("cp", "-L", str(tmp_path / "link"), "cpl:/copied")
+        dockyard.run("cp", "cpl:/copied", str(tmp_path / "back"))
+        assert not (tmp_path / "back").is_symlink()
+        assert (tmp_path / "back").read_text() == "tgt\n"
+    finally:
+        dockyard.run("rm", "cpl")

@@ -67,8 +67,10 @@ def cp(
         raise ConfigError("must specify exactly one of source or destination as CONTAINER:PATH")
     if src_container is not None:
         container_fs.copy_from_container(
-            store, src_container, src_path, dst_path, sys.stdout.buffer
+            store, src_container, src_path, dst_path, sys.stdout.buffer, follow_link=follow_link
         )
     else:
         assert dst_container is not None
-        container_fs.copy_to_container(store, src_path, dst_container, dst_path)
+        container_fs.copy_to_container(
+            store, src_path, dst_container, dst_path, follow_link=follow_link
+        )

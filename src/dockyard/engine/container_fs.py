@@ -154,10 +154,11 @@ def _inside(merged: Path, path: str, record: ContainerRecord) -> Path:
     return merged / rel if rel else merged
 
 
-def _copy(source: Path, dest: Path, contents_only: bool) -> None:
-    """docker cp's rules: into an existing directory, or as the new name ``dest``."""
+def _copy(source: Path, dest: Path, contents_only: bool, name: str = "") -> None:
+    """docker cp's rules: into an existing directory (as ``name``, by default the
+    source's), or as the new name ``dest``."""
     if dest.is_dir() and not contents_only:
-        dest = dest / source.name
+        dest = dest / (name or source.name)
     _copy_tree(str(source), str(dest))
 
 
@@ -202,13 +203,21 @@ def _copy_entry(source: str, dest: str) -> None:
     shutil.copystat(source, dest, follow_symlinks=False)
 
 
-def copy_from_container(store: StoreView, name: str, path: str, dest: str, out: BinaryIO) -> None:
-    """``cp CONTAINER:PATH DEST`` (``-`` writes a tar to ``out``)."""
+def copy_from_container(store: StoreView, name: str, path: str, dest: str, out: BinaryIO,
+                        follow_link: bool = False) -> None:  # fmt: skip
+    """``cp CONTAINER:PATH DEST`` (``-`` writes a tar to ``out``); ``follow_link`` (-L):
+    a symlink at PATH is followed (inside the container) and its target copied under
+    the link's name."""
     record = resolve_container(store.conn, name)
     with rootfs_with_mounts(store, record) as merged:
         source = _inside(merged, path, record)
         if not os.path.lexists(source):
             raise NotFound(f"Could not find the file {path} in container {record.name}")
+        link_name = source.name
+        if follow_link and source.is_symlink():
+            source = resolve_in_root(merged, path)
+            if not os.path.lexists(source):
+                raise NotFound(f"Could not find the file {path} in container {record.name}")
         is_dir = stat.S_ISDIR(os.lstat(source).st_mode)
         if path.endswith("/") and not is_dir:
             raise ConfigError(f"lstat {path}: not a directory")
@@ -216,10 +225,10 @@ def copy_from_container(store: StoreView, name: str, path: str, dest: str, out: 
         contents_only = path.endswith("/.") or source == merged
         if dest == "-":
             _write_tar(source, out, "." if path.endswith("/.") else
-                       "" if source == merged else source.name)  # fmt: skip
+                       "" if source == merged else link_name)  # fmt: skip
             return
         _check_host_destination(dest, is_dir)
-        _copy(source, Path(dest), contents_only=contents_only)
+        _copy(source, Path(dest), contents_only=contents_only, name=link_name)
 
 
 def _check_host_destination(dest: str, source_is_dir: bool) -> None:
@@ -238,7 +247,8 @@ def _check_host_destination(dest: str, source_is_dir: bool) -> None:
         raise NotFound(f'invalid output path: directory "{parent}" does not exist')
 
 
-def copy_to_container(store: StoreView, source: str, name: str, path: str) -> None:
+def copy_to_container(store: StoreView, source: str, name: str, path: str,
+                      follow_link: bool = False) -> None:  # fmt: skip
     """``cp SRC CONTAINER:PATH``: the copy lands in the container's writable layer.
 
     As docker does, the source goes over as a tar that is unpacked inside the
@@ -248,7 +258,9 @@ def copy_to_container(store: StoreView, source: str, name: str, path: str) -> No
     record = resolve_container(store.conn, name)
     if not os.path.lexists(source):
         raise NotFound(f"Could not find the file {source} in the local filesystem")
-    src = Path(source)
+    link = Path(source)
+    # -L: a symlink given as the source is followed; its target goes under its name.
+    src = Path(os.path.realpath(source)) if follow_link and link.is_symlink() else link
     with rootfs_with_mounts(store, record) as merged:
         root = LayerRoot(str(merged))
         resolved = root.resolve(clean_name(path))
@@ -256,7 +268,7 @@ def copy_to_container(store: StoreView, source: str, name: str, path: str) -> No
             raise NotFound(f"Could not find the file {path} in container {record.name}")
         into = root.resolve_dir(resolved)
         if into is not None:
-            target = into if source.endswith("/.") else _join(into, src.name)
+            target = into if source.endswith("/.") else _join(into, link.name)
         elif not resolved:
             raise NotFound(f"Could not find the file {path} in container {record.name}")
         elif path.endswith("/"):  # docker: a trailing / names a directory that must exist
