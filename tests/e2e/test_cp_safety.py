@@ -239,3 +239,24 @@ def test_cp_follow_link_copies_what_a_symlink_names(
         assert (tmp_path / "back").read_text() == "tgt\n"
     finally:
         dockyard.run("rm", "cpl")
+
+
+def test_cp_out_keeps_the_hosts_data_and_follows_the_users_own_link(
+    dockyard: Dockyard, busybox: str, tmp_path: Path
+) -> None:
+    """A file of the container never replaces a host directory (docker: cannot overwrite
+    directory), and a destination that is the user's own link is followed."""
+    dockyard.run("run", "--name", "keep", busybox, "sh", "-c",
+                 "mkdir /d && echo y > /d/y && echo f > /d/f")  # fmt: skip
+    (tmp_path / "g" / "d" / "y").mkdir(parents=True)
+    (tmp_path / "g" / "d" / "y" / "important").write_text("keep me\n")
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to("real")
+    try:
+        refused = dockyard.fails("cp", "keep:/d", str(tmp_path / "g"))
+        assert "cannot overwrite directory" in refused.stderr
+        assert (tmp_path / "g" / "d" / "y" / "important").read_text() == "keep me\n"
+        dockyard.run("cp", "keep:/d/.", str(tmp_path / "link"))
+        assert (tmp_path / "link").is_symlink() and (tmp_path / "real" / "f").exists()
+    finally:
+        dockyard.run("rm", "keep")

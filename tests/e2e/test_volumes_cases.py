@@ -232,6 +232,28 @@ def test_cp_into_a_volume_of_a_read_only_container_never_started(
     dockyard.run("volume", "rm", "rocpvol")
 
 
+def test_cp_through_nested_volumes(dockyard: Dockyard, busybox: str, tmp_path: Path) -> None:
+    """-v a:/data -v b:/data/sub(:ro): cp reaches b at /data/sub, read-only where asked."""
+    script = "echo b > /data/sub/b; echo a > /data/a"
+    dockyard.run("run", "--name", "nest", "-v", "nesta:/data", "-v", "nestb:/data/sub",
+                 busybox, "sh", "-c", script)  # fmt: skip
+    dockyard.run("create", "--name", "nestro", "-v", "nesta:/data", "-v", "nestb:/data/sub:ro",
+                 busybox, "true")  # fmt: skip
+    try:
+        dockyard.run("cp", "nest:/data/sub/b", str(tmp_path / "b"))
+        assert (tmp_path / "b").read_text() == "b\n"
+        (tmp_path / "in").write_text("in\n")
+        dockyard.run("cp", str(tmp_path / "in"), "nest:/data/sub/")
+        dockyard.run("cp", "nestro:/data/sub/in", str(tmp_path / "back"))
+        assert (tmp_path / "back").read_text() == "in\n"  # it went into b
+        refused = dockyard.fails("cp", str(tmp_path / "in"), "nestro:/data/sub/again")
+        assert "Read-only file system" in refused.stderr
+        dockyard.run("cp", str(tmp_path / "in"), "nestro:/data/again")  # a stays writable
+    finally:
+        dockyard.run("rm", "nest", "nestro")
+        dockyard.run("volume", "rm", "nesta", "nestb")
+
+
 def test_privileged_and_tmpfs(dockyard: Dockyard, busybox: str) -> None:
     mount = "mkdir -p /mnt && mount -t tmpfs none /mnt && echo mounted"
     plain = dockyard.run("run", "--rm", busybox, "sh", "-c", mount, check=False)

@@ -71,21 +71,20 @@ def rootfs_with_mounts(store: StoreView, record: ContainerRecord) -> Iterator[Pa
 
     _libc.unshare_mounts()
     with mounted_rootfs(store, record) as merged:
-        mounts = [(resolve_in_root(merged, destination), Path(source), read_only)
-                  for destination, source, read_only in _container_mounts(store, record)]
-        targets = [(_mount_point(merged, target, source.is_dir()), source, read_only, target)
-                   for target, source, read_only in mounts]  # fmt: skip
-        try:
-            if record.host_config.get("ReadonlyRootfs"):  # after the mount points are made
-                _libc.mount("none", str(merged), "", _libc.MS_BIND | _libc.MS_REMOUNT
-                            | _libc.MS_RDONLY, "")  # fmt: skip
-            for fd, source, read_only, target in targets:
-                if fd is not None:  # onto the very directory opened: nothing swapped since
-                    _libc.bind_mount(str(source), f"/proc/self/fd/{fd}", read_only, str(target))
-        finally:
-            for fd, _, _, _ in targets:
-                if fd is not None:
-                    os.close(fd)
+        for destination, source, read_only in _container_mounts(store, record):
+            # One at a time, parents first: /data/sub of -v a:/data -v b:/data/sub is
+            # made and opened in a, once a is mounted, not in the rootfs under it.
+            target = resolve_in_root(merged, destination)
+            fd = _mount_point(merged, target, Path(source).is_dir())
+            if fd is None:
+                continue
+            try:  # onto the very directory opened: nothing swapped since
+                _libc.bind_mount(source, f"/proc/self/fd/{fd}", read_only)
+            finally:
+                os.close(fd)
+        if record.host_config.get("ReadonlyRootfs"):  # the rootfs mount only, not the binds
+            _libc.mount("none", str(merged), "", _libc.MS_BIND | _libc.MS_REMOUNT
+                        | _libc.MS_RDONLY, "")  # fmt: skip
         yield merged
 
 
@@ -159,6 +158,8 @@ def _copy(source: Path, dest: Path, contents_only: bool, name: str = "") -> None
     source's), or as the new name ``dest``."""
     if dest.is_dir() and not contents_only:
         dest = dest / (name or source.name)
+    elif dest.is_symlink():  # the user's own link, followed as docker does
+        dest = Path(os.path.realpath(dest))
     _copy_tree(str(source), str(dest))
 
 
@@ -167,25 +168,26 @@ def _copy_tree(source: str, dest: str) -> None:
     ``dest`` already: a symlink there (an earlier copy of the container's) or an entry
     of another kind is replaced, as docker's untar does, not followed or written into."""
     info = os.lstat(source)
-    if stat.S_ISDIR(info.st_mode):
-        if not (os.path.isdir(dest) and not os.path.islink(dest)):
-            _clear(dest)
+    is_dir = stat.S_ISDIR(info.st_mode)
+    dest_is_dir = os.path.isdir(dest) and not os.path.islink(dest)
+    # docker refuses these rather than lose what the host has there
+    if dest_is_dir and not is_dir:
+        raise ConfigError(f"cannot overwrite directory {dest!r} with non-directory")
+    if is_dir and os.path.lexists(dest) and not dest_is_dir and not os.path.islink(dest):
+        raise ConfigError(f"cannot overwrite non-directory {dest!r} with directory")
+    if is_dir:
+        if not dest_is_dir:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(dest)  # a link an earlier copy left: the link itself
             os.mkdir(dest, 0o700)
         with os.scandir(source) as entries:
             for entry in entries:
                 _copy_tree(entry.path, os.path.join(dest, entry.name))
         shutil.copystat(source, dest, follow_symlinks=False)
         return
-    _clear(dest)
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(dest)  # a file or a link itself, never what it points at
     _copy_entry(source, dest)
-
-
-def _clear(path: str) -> None:
-    """Remove whatever is at ``path`` (a symlink itself, not what it points at)."""
-    if os.path.isdir(path) and not os.path.islink(path):
-        shutil.rmtree(path)
-    elif os.path.lexists(path):
-        os.unlink(path)
 
 
 def _copy_entry(source: str, dest: str) -> None:

@@ -74,13 +74,30 @@ def unshare_mounts() -> None:
     mount("none", "/", "", MS_REC | MS_PRIVATE, "")
 
 
-def bind_mount(source: str, target: str, read_only: bool = False, path: str = "") -> None:
-    """``mount --rbind source target`` (then read-only if asked). ``path``: the mount's
-    path once made, for the read-only remount when ``target`` is a /proc/self/fd link
-    (which still names what is under the new mount)."""
-    mount(source, target, "", MS_BIND | MS_REC, "")
-    if read_only:
-        mount("none", path or target, "", MS_BIND | MS_REMOUNT | MS_RDONLY, "")
+def bind_mount(source: str, target: str, read_only: bool = False) -> None:
+    """``mount --rbind source target``; read-only if asked. A read-only one is made
+    read-only first, on a private staging directory, and then bound onto ``target``
+    (a bind keeps the flag): never remounted by a path someone could swap."""
+    if not read_only:
+        mount(source, target, "", MS_BIND | MS_REC, "")
+        return
+    import tempfile
+
+    directory = os.path.isdir(source)
+    if directory:
+        staging = tempfile.mkdtemp(prefix="dockyard-ro-")
+    else:
+        handle, staging = tempfile.mkstemp(prefix="dockyard-ro-")
+        os.close(handle)
+    try:
+        mount(source, staging, "", MS_BIND | MS_REC, "")
+        try:
+            mount("none", staging, "", MS_BIND | MS_REMOUNT | MS_RDONLY, "")
+            mount(staging, target, "", MS_BIND | MS_REC, "")
+        finally:
+            umount(staging, MNT_DETACH)
+    finally:
+        (os.rmdir if directory else os.unlink)(staging)
 
 
 def unshare_network() -> None:
