@@ -64,6 +64,7 @@ def test_htpasswd_login_push_pull_logout(
         dockyard.run("tag", busybox, ref)
         refused = dockyard.fails("push", ref)
         assert refused.returncode == 1 and len(refused.stderr.strip().splitlines()) == 1
+        assert "unauthorized: authentication required" in refused.stderr  # docker's words
         bad = dockyard.fails("login", registry.addr, "-u", "mhk", "-p", "wrong")
         assert bad.returncode == 1
         assert bad.stderr.strip().splitlines()[-1].startswith(

@@ -106,6 +106,12 @@ class Repository:
                 return True
             if response.status == 404:
                 return False
+            # A HEAD answer has no body to tell why: docker's words for the two refusals.
+            if response.status == 401:
+                raise RegistryError("unauthorized: authentication required", 401, "UNAUTHORIZED")
+            if response.status == 403:
+                raise RegistryError("denied: requested access to the resource is denied", 403,
+                                    "DENIED")  # fmt: skip
             raise RegistryError(
                 f"HEAD {self.blob_url(digest)}: {response.status} {response.reason}",
                 response.status,
