@@ -260,3 +260,14 @@ def test_cp_out_keeps_the_hosts_data_and_follows_the_users_own_link(
         assert (tmp_path / "link").is_symlink() and (tmp_path / "real" / "f").exists()
     finally:
         dockyard.run("rm", "keep")
+
+
+def test_cp_out_keeps_hard_links(dockyard: Dockyard, busybox: str, tmp_path: Path) -> None:
+    dockyard.run("run", "--name", "hl", busybox, "sh", "-c",
+                 "mkdir /d && echo x > /d/one && ln /d/one /d/two")  # fmt: skip
+    try:
+        dockyard.run("cp", "hl:/d", str(tmp_path / "out"))
+    finally:
+        dockyard.run("rm", "hl")
+    one, two = (tmp_path / "out" / "one").stat(), (tmp_path / "out" / "two").stat()
+    assert one.st_ino == two.st_ino and one.st_nlink == 2

@@ -160,13 +160,15 @@ def _copy(source: Path, dest: Path, contents_only: bool, name: str = "") -> None
         dest = dest / (name or source.name)
     elif dest.is_symlink():  # the user's own link, followed as docker does
         dest = Path(os.path.realpath(dest))
-    _copy_tree(str(source), str(dest))
+    _copy_tree(str(source), str(dest), {})
 
 
-def _copy_tree(source: str, dest: str) -> None:
+def _copy_tree(source: str, dest: str, linked: dict[tuple[int, int], str]) -> None:
     """Copy the container's ``source`` to the host's ``dest``, never through what is at
     ``dest`` already: a symlink there (an earlier copy of the container's) or an entry
-    of another kind is replaced, as docker's untar does, not followed or written into."""
+    of another kind is replaced, as docker's untar does, not followed or written into.
+    Files hard-linked together in the container are hard-linked on the host (``linked``:
+    the first copy of each inode), as docker's tar keeps them."""
     info = os.lstat(source)
     is_dir = stat.S_ISDIR(info.st_mode)
     dest_is_dir = os.path.isdir(dest) and not os.path.islink(dest)
@@ -182,12 +184,18 @@ def _copy_tree(source: str, dest: str) -> None:
             os.mkdir(dest, 0o700)
         with os.scandir(source) as entries:
             for entry in entries:
-                _copy_tree(entry.path, os.path.join(dest, entry.name))
+                _copy_tree(entry.path, os.path.join(dest, entry.name), linked)
         shutil.copystat(source, dest, follow_symlinks=False)
         return
     with contextlib.suppress(FileNotFoundError):
         os.unlink(dest)  # a file or a link itself, never what it points at
+    key = (info.st_dev, info.st_ino)
+    if info.st_nlink > 1 and not stat.S_ISDIR(info.st_mode) and key in linked:
+        os.link(linked[key], dest, follow_symlinks=False)
+        return
     _copy_entry(source, dest)
+    if info.st_nlink > 1:
+        linked[key] = dest
 
 
 def _copy_entry(source: str, dest: str) -> None:
