@@ -254,6 +254,21 @@ def test_cp_through_nested_volumes(dockyard: Dockyard, busybox: str, tmp_path: P
         dockyard.run("volume", "rm", "nesta", "nestb")
 
 
+def test_a_data_container_never_started_shares_the_images_content(
+    dockyard: Dockyard, dataimage: str
+) -> None:
+    """docker copies the image's content into a new volume at create: --volumes-from a
+    container that was only created sees it."""
+    dockyard.run("create", "--name", "datastore", "-v", "/data", dataimage, "true")
+    try:
+        shown = dockyard.run("run", "--rm", "--volumes-from", "datastore", dataimage,
+                             "cat", "/data/f")  # fmt: skip
+        assert shown.stdout == "image\n"
+    finally:
+        dockyard.run("rm", "-v", "datastore")
+    assert_nothing_left(dockyard)
+
+
 def test_privileged_and_tmpfs(dockyard: Dockyard, busybox: str) -> None:
     mount = "mkdir -p /mnt && mount -t tmpfs none /mnt && echo mounted"
     plain = dockyard.run("run", "--rm", busybox, "sh", "-c", mount, check=False)

@@ -265,7 +265,31 @@ def create_container(store: StoreView, opts: CreateOptions) -> ContainerRecord:
 
         shutil.rmtree(directory, ignore_errors=True)
         raise
+    if plan is not None and plan.needs_copy_up():
+        _copy_up_now(store, record)
     return record
+
+
+def _copy_up_now(store: StoreView, record: ContainerRecord) -> None:
+    """Fill the container's empty volumes with the image's content now, as docker does at
+    create: a container that never starts (``--volumes-from`` a data container) shows it.
+    A failure removes the container, as if it had never been made."""
+    from dockyard.engine.container_start import container_lock, mount_container
+    from dockyard.runtime.overlay import unmount_rootfs
+    from dockyard.volumes.mounts import fill_volumes
+
+    try:
+        with container_lock(store, record.id):
+            merged = mount_container(store, record)
+            try:
+                fill_volumes(store, record.id, merged)
+            finally:
+                unmount_rootfs(merged)
+    except BaseException:
+        from dockyard.engine.container_ops import remove_container
+
+        remove_container(store, record, force=True, remove_volumes=True)
+        raise
 
 
 def _run_options(config: dict[str, Any]) -> RunOptions:

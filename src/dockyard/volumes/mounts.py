@@ -59,11 +59,11 @@ def runtime_mount(store: StoreView, point: MountPoint) -> Mount:
     return Mount(point.destination, _bind_source(point), "bind", ["rbind", propagation, *read_only])
 
 
-def _fill_volumes(store: StoreView, container_id: str, rootfs: Path) -> list[MountPoint]:
+def fill_volumes(store: StoreView, container_id: str, rootfs: Path) -> list[MountPoint]:
     """Copy-up, once: into each empty volume still marked ``copy_data``, then unmark it.
 
-    docker does this at create; doing it at the first start, with the rootfs mounted
-    anyway, costs no extra overlay mount (and a volatile one cannot be mounted twice).
+    ``create`` does it, as docker does (``engine.containers``); a start does what is
+    still marked (containers made before create did it).
     """
     rows = vrecords.container_mounts(store.conn, container_id)
     points = [MountPoint.from_json(row.mount) for row in rows]
@@ -86,7 +86,7 @@ def _fill_volumes(store: StoreView, container_id: str, rootfs: Path) -> list[Mou
 
 def runtime_mounts(store: StoreView, container_id: str, rootfs: Path) -> list[Mount]:
     """The spec mounts of the container's mount points, parents before children."""
-    points = sort_by_depth(_fill_volumes(store, container_id, rootfs))
+    points = sort_by_depth(fill_volumes(store, container_id, rootfs))
     return [runtime_mount(store, point) for point in points]
 
 

@@ -46,6 +46,10 @@ class MountPlan:
     binds: list[str] = field(default_factory=list)  # HostConfig.Binds: -v with a source
     anonymous: list[str] = field(default_factory=list)  # Config.Volumes: -v /dir
 
+    def needs_copy_up(self) -> bool:
+        """Whether a volume may take the image's content at its destination."""
+        return any(p.type == "volume" and p.copy_data for p in self.points)
+
     def make_sources(self) -> None:
         """Create the missing host directories of ``-v`` binds (docker creates them)."""
         for point in self.points:
